@@ -1,0 +1,1 @@
+"""Camera conventions (EG3D / OpenCV), rays and pose fitting."""

@@ -1,0 +1,160 @@
+"""Typed params: every knob in params.yaml, validated before any work.
+
+params.yaml has a ``base`` section (seed, profile, data source), one section per
+stage, a ``flow`` section for the Prefect flow, and a ``profiles`` section: the
+one place where a profile (``tiny``, ``default``, ``paper``) overrides stage
+values. ``load_params`` merges the active profile's overrides into each section
+and validates the result; any unknown key, wrong type or out-of-range value
+raises ``ConfigError`` naming the file and the dotted key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline import ConfigError
+
+Profile = Literal["tiny", "default", "paper"]
+PROFILES: tuple[str, ...] = ("tiny", "default", "paper")
+SYNTHETIC = "synthetic"
+
+
+class Section(BaseModel):
+    """A params section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class BaseParams(Section):
+    seed: int = Field(ge=0, description="seed for every random choice in the pipeline")
+    profile: Profile = Field(description="tiny (tests), default (laptop CPU), paper (GPU)")
+    source: str = Field(
+        min_length=1,
+        description="'synthetic' for the embedded synthetic light stage, or a folder "
+        "holding a real dataset in the same layout (lightstage/, hdri/)",
+    )
+
+
+class SynthParams(Section):
+    subjects: int = Field(ge=2, le=10_000, description="number of synthetic subjects")
+    test_subjects: int = Field(ge=1, description="subjects held out for testing")
+    views: int = Field(ge=1, le=64, description="camera views per subject")
+    resolution: int = Field(ge=16, le=2048, description="image height and width in pixels")
+    supersample: int = Field(ge=1, le=4, description="samples per pixel side (anti-aliased alpha)")
+    lights: int = Field(ge=4, le=4096, description="OLAT lights, near-uniform on the sphere")
+    max_yaw_deg: float = Field(ge=0, le=90, description="views spread over +-yaw about the front")
+    hdris: int = Field(ge=2, le=10_000, description="procedural HDR environment maps")
+    test_hdris: int = Field(ge=1, description="maps held out for testing")
+    hdri_height: int = Field(ge=8, le=4096, description="equirect height; width is twice this")
+
+    @model_validator(mode="after")
+    def _held_out_fits(self) -> SynthParams:
+        if self.test_subjects >= self.subjects:
+            raise ValueError("test_subjects must be smaller than subjects")
+        if self.test_hdris >= self.hdris:
+            raise ValueError("test_hdris must be smaller than hdris")
+        return self
+
+
+class FlowParams(Section):
+    retries: int = Field(ge=0, le=10, description="retries of a failed stage task")
+    retry_delay_s: float = Field(ge=0, le=3600, description="seconds between retries")
+    max_workers: int = Field(ge=1, le=64, description="stages run at once on independent branches")
+
+
+# Every section params.yaml may hold besides ``base`` and ``profiles``.
+SECTIONS: dict[str, type[Section]] = {
+    "synth": SynthParams,
+    "flow": FlowParams,
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    """Validated params with the active profile applied."""
+
+    path: Path
+    base: BaseParams
+    sections: dict[str, Section]
+
+    def section(self, name: str) -> Section:
+        return self.sections[name]
+
+    def stage_keys(self, name: str) -> list[str]:
+        """The params.yaml keys a stage reading section ``name`` depends on (for dvc.yaml)."""
+        return ["base", name] + [f"profiles.{p}.{name}" for p in PROFILES]
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate the whole params file; raise ``ConfigError`` on the first problem."""
+    path = Path(path)
+    raw = _read_yaml(path)
+    known = {"base", "profiles", *SECTIONS}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{path}: {key}: unknown section (known: {', '.join(sorted(known))})")
+    base = _validate(path, BaseParams, raw.get("base"), "base", {})
+    profiles = raw.get("profiles") or {}
+    _check_mapping(path, profiles, "profiles")
+    for profile, overrides in profiles.items():
+        if profile not in PROFILES:
+            raise ConfigError(f"{path}: profiles.{profile}: unknown profile (known: {', '.join(PROFILES)})")
+        _check_mapping(path, overrides or {}, f"profiles.{profile}")
+        for name in overrides or {}:
+            if name not in SECTIONS:
+                raise ConfigError(f"{path}: profiles.{profile}.{name}: unknown section")
+    sections = {}
+    for name, model in SECTIONS.items():
+        # Every profile must validate, not only the active one: a typo in `paper`
+        # should fail on a laptop, not on the GPU machine a week later.
+        for profile in PROFILES:
+            overrides = (profiles.get(profile) or {}).get(name) or {}
+            resolved = _validate(path, model, raw.get(name), name, overrides, profile)
+            if profile == base.profile:
+                sections[name] = resolved
+    return Params(path=path, base=base, sections=sections)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from err
+    _check_mapping(path, raw, "(top level)")
+    return raw
+
+
+def _check_mapping(path: Path, value: Any, key: str) -> None:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path}: {key}: expected a mapping, got {type(value).__name__}")
+
+
+def _validate(
+    path: Path, model: type[Section], values: Any, name: str, overrides: dict, profile: str | None = None
+) -> Section:
+    if values is None:
+        raise ConfigError(f"{path}: {name}: section missing")
+    _check_mapping(path, values, name)
+    _check_mapping(path, overrides, f"profiles.{profile}.{name}")
+    merged = {**values, **overrides}
+    try:
+        return model.model_validate(merged)
+    except ValidationError as err:
+        problem = err.errors()[0]
+        field = ".".join(str(part) for part in problem["loc"])
+        where = f"profiles.{profile}.{name}" if field and field.split(".")[0] in overrides else name
+        key = f"{where}.{field}" if field else where
+        given = f" (got {problem['input']!r})" if field and "input" in problem else ""
+        raise ConfigError(f"{path}: {key}: {problem['msg']}{given}") from err
+
+
+def flatten(section: BaseModel, prefix: str) -> dict[str, Any]:
+    """``{"synth.subjects": 8, ...}``: a section as flat key-value pairs (for MLflow params)."""
+    return {f"{prefix}.{key}": value for key, value in section.model_dump().items()}

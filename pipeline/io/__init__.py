@@ -1,0 +1,1 @@
+"""Reading and writing: arrays, images, manifests, always atomically."""

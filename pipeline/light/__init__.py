@@ -1,0 +1,1 @@
+"""Sphere and equirectangular math, light sets, relighting."""

@@ -1,0 +1,1 @@
+"""The synthetic light stage: subjects, OLAT renders, G-buffers and HDR maps with ground truth."""

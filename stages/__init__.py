@@ -1,0 +1,1 @@
+"""One module per dvc.yaml stage: ``run(ctx, inputs, outputs) -> StageResult`` and ``main()``."""
