@@ -44,7 +44,7 @@ def shade_olat(subject: Subject, part: np.ndarray, points: np.ndarray, normals: 
     cosine = np.clip(normals @ light, 0.0, None)
     lit = (cosine > 0) & ~occluded(subject, points, normals, light)
     half = light - view_dirs
-    half /= np.linalg.norm(half, axis=1, keepdims=True)
+    half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)  # zero when lit from straight behind
     exponent = subject.exponent[part]
     lobe = (exponent + 8.0) / (8.0 * np.pi) * np.clip(np.einsum("ij,ij->i", normals, half), 0.0, None) ** exponent
     brdf = subject.albedo[part] / np.pi + (subject.specular[part] * lobe)[:, None]
