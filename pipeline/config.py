@@ -51,6 +51,12 @@ class SynthParams(Section):
     hdris: int = Field(ge=2, le=10_000, description="procedural HDR environment maps")
     test_hdris: int = Field(ge=1, description="maps held out for testing")
     hdri_height: int = Field(ge=8, le=4096, description="equirect height; width is twice this")
+    faces: int = Field(ge=2, le=1_000_000, description="images in the face set (3D-aware GANs, poses)")
+    face_resolution: int = Field(ge=16, le=1024, description="face image height and width")
+    face_supersample: int = Field(ge=1, le=4, description="samples per pixel side for faces")
+    face_lights: int = Field(ge=4, le=1024, description="lights the face set's HDR maps are discretised into")
+    test_face_fraction: float = Field(gt=0, lt=1, description="share of face images held out")
+    workers: int = Field(ge=1, le=64, description="processes rendering in parallel (output does not depend on it)")
 
     @model_validator(mode="after")
     def _held_out_fits(self) -> SynthParams:

@@ -1,8 +1,8 @@
 """Stage ``synth``: the raw data every later stage reads.
 
 With ``base.source: synthetic`` it renders the synthetic light stage (OLAT
-stacks with G-buffers, procedural HDR maps); with a folder it validates a real
-dataset in the same layout and copies it in.
+stacks with G-buffers, procedural HDR maps, the face set and its true cameras);
+with a folder it validates a real dataset in the same layout and copies it in.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import numpy as np
 from pipeline.config import SYNTHETIC
 from pipeline.io.datasets import import_raw
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.synth.dataset import SynthSpec, write_hdris, write_lightstage
-from pipeline.synth.preview import hdri_sheet, lightstage_sheet
+from pipeline.synth.dataset import SynthSpec, write_faces, write_hdris, write_lightstage
+from pipeline.synth.preview import contact_sheet, face_alpha_statistics
 
-OUTPUTS = ("lightstage", "hdri")
+OUTPUTS = ("lightstage", "hdri", "faces", "faces_truth")
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
@@ -25,9 +25,12 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
         spec = SynthSpec(seed=ctx.base.seed, **ctx.params.model_dump())
         manifest, lights = write_lightstage(outputs["lightstage"], spec)
         hdris = write_hdris(outputs["hdri"], spec)
+        faces = write_faces(outputs["faces"], outputs["faces_truth"], outputs["hdri"], hdris, spec)
     else:
-        manifest, lights, hdris = import_raw(Path(ctx.base.source), outputs["lightstage"], outputs["hdri"])
-    peaks = hdris["peak"].to_numpy() / np.maximum(hdris["median"].to_numpy(), 1e-12) if "peak" in hdris else np.array([np.nan])
+        tables = import_raw(Path(ctx.base.source), outputs)
+        manifest, lights, hdris, faces = tables["lightstage"], tables["lights"], tables["hdri"], tables["faces"]
+    fractional = face_alpha_statistics(outputs["lightstage"], manifest)
+    dynamic_range = hdris["peak"] / hdris["median"].clip(lower=1e-12) if "peak" in hdris else np.array([np.nan])
     metrics = {
         "subjects": int(manifest["subject"].nunique()),
         "test_subjects": int(manifest.loc[manifest["split"] == "test", "subject"].nunique()),
@@ -36,13 +39,14 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
         "solid_angle_sum": float(lights["solid_angle"].sum()),
         "hdris": int(len(hdris)),
         "test_hdris": int((hdris["split"] == "test").sum()),
-        "hdri_min_dynamic_range": float(np.nanmin(peaks)),
+        "hdri_min_dynamic_range": float(np.nanmin(dynamic_range)),
+        "faces": int(len(faces)),
+        "test_faces": int((faces["split"] == "test").sum()),
+        "fractional_alpha_min": float(fractional.min()),
+        "fractional_alpha_mean": float(fractional.mean()),
     }
-    previews = {
-        "lightstage": lightstage_sheet(outputs["lightstage"], manifest, lights),
-        "hdri": hdri_sheet(outputs["hdri"], hdris),
-    }
-    return StageResult(metrics=metrics, previews=previews)
+    sheet = contact_sheet(outputs["lightstage"], manifest, lights, outputs["hdri"], hdris, outputs["faces"], faces)
+    return StageResult(metrics=metrics, previews={"contact_sheet": sheet})
 
 
 def main(argv: list[str] | None = None) -> int:

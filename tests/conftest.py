@@ -78,3 +78,29 @@ def prefect_api(tmp_path_factory) -> str:
     if server is not None:
         server.terminate()
         server.wait(timeout=30)
+
+
+def small_spec(**overrides):
+    """A synth spec small enough for unit tests (seconds)."""
+    from pipeline.synth.dataset import SynthSpec
+
+    values = dict(seed=3, subjects=3, test_subjects=1, views=2, resolution=24, supersample=2, lights=8,
+                  max_yaw_deg=25.0, hdris=3, test_hdris=1, hdri_height=8, faces=12, face_resolution=24,
+                  face_supersample=1, face_lights=8, test_face_fraction=0.3, workers=1)
+    values.update(overrides)
+    return SynthSpec(**values)
+
+
+def write_dataset(root: Path, spec) -> Path:
+    """Every raw output of ``synth`` for ``spec`` under ``root``."""
+    from pipeline.synth.dataset import write_faces, write_hdris, write_lightstage
+
+    write_lightstage(root / "lightstage", spec)
+    hdris = write_hdris(root / "hdri", spec)
+    write_faces(root / "faces", root / "faces_truth", root / "hdri", hdris, spec)
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    return write_dataset(tmp_path_factory.mktemp("raw"), small_spec())

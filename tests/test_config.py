@@ -1,3 +1,4 @@
+import shlex
 from pathlib import Path
 
 import pytest
@@ -5,6 +6,7 @@ import yaml
 
 from pipeline import ConfigError
 from pipeline.config import PROFILES, SECTIONS, load_params
+from pipeline.lineage import read_dvc_stage
 from tests.conftest import ROOT, run, set_params, tool_env
 
 
@@ -68,8 +70,11 @@ def test_missing_and_malformed_files(tmp_path):
 
 def test_stage_stops_before_any_work_on_bad_params(repo):
     set_params(repo / "params.yaml", ("synth", "lights"), "many")
-    done = run(["python", "-m", "stages.synth", "--metrics", "m.json", "--lightstage", "out/a", "--hdri", "out/b"],
-               cwd=repo, env=tool_env(), check=False)
+    stage = read_dvc_stage("synth", repo / "dvc.yaml")
+    metrics = repo / stage.metrics[0]
+    before = metrics.read_bytes() if metrics.exists() else None
+    done = run(shlex.split(stage.cmd), cwd=repo, env=tool_env(), check=False)
     assert done.returncode == 2
     assert "params.yaml: synth.lights" in done.stderr
-    assert not (repo / "out").exists() and not (repo / "m.json").exists()
+    assert not (repo / "data").exists()
+    assert (metrics.read_bytes() if metrics.exists() else None) == before

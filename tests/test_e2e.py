@@ -71,7 +71,7 @@ def test_preview_is_logged(reproduced):
     client = MlflowClient(tracking_uri=f"sqlite:///{reproduced / 'mlflow.db'}")
     child = next(r for r in mlflow_runs(reproduced) if r.data.tags.get("lightstage.stage") == "synth")
     names = [a.path for a in client.list_artifacts(child.info.run_id, "preview")]
-    assert "preview/synth_lightstage.png" in names
+    assert "preview/synth_contact_sheet.png" in names
 
 
 def test_second_repro_is_a_no_op(reproduced):

@@ -6,15 +6,29 @@ lightstage/
                        relative paths of its arrays:
     lights.parquet     one row per light: light, x, y, z (unit direction towards
                        the light, world space, y up), solid_angle (sum 4 pi)
-    <subject>/<view>/olat.npy     (L, H, W, 3) float16 linear radiance
-                     normals.npy  (H, W, 3) unit, camera space (OpenCV axes)
-                     albedo.npy   (H, W, 3) linear
-                     alpha.npy    (H, W)
-                     depth.npy    (H, W) camera z
-                     specular.npy (H, W, 2) Blinn-Phong strength, exponent
+                       Also landmarks_2d (2N pixel coordinates), landmarks_visible
+                       (N bools) and landmarks_3d (3N, world), N = len(LANDMARKS).
+    <subject>/<view>/olat.npy       (L, H, W, 3) float16 linear radiance, premultiplied
+                     alpha.npy      (H, W)
+                     foreground.npy (H, W, 3) colour under a uniform environment of radiance 1
+                     normals.npy    (H, W, 3) unit, camera space (OpenCV axes)
+                     albedo.npy     (H, W, 3) linear
+                     depth.npy      (H, W) camera z
+                     uv.npy         (H, W, 2) fixed surface parametrisation
+                     specular.npy   (H, W, 2) Blinn-Phong strength, exponent
+                     labels.npy     (H, W) uint8 semantic labels (LABELS)
 hdri/
     manifest.parquet   one row per map: hdri, split, kind, height, width, path
     <hdri>.npy         (H, 2H, 3) float16 linear radiance, equirectangular
+faces/
+    manifest.parquet   one row per image: image, path, labels, split, height, width,
+                       hdri, hdri_rotation, exposure, landmarks_2d, landmarks_visible
+    images/<image>.png sRGB photograph; labels/<image>.png uint8 label map
+faces_truth/
+    cameras.parquet    image, camera (25 floats, EG3D layout), yaw, pitch: the true
+                       poses, for evaluation only (the pose stage never reads them)
+
+Landmarks: LANDMARKS below. Labels: LABELS below.
 """
 
 from __future__ import annotations
@@ -25,22 +39,33 @@ import numpy as np
 import pandas as pd
 
 from pipeline import DataError
-from pipeline.io.manifest import MANIFEST, read_manifest, read_table
+from pipeline.io.manifest import MANIFEST, read_manifest, read_table, write_table
 
-LIGHTSTAGE_COLUMNS = ("subject", "view", "split", "height", "width", "lights", "camera")
+LABELS = ("background", "skin", "hair", "eyes", "brows", "lips", "neck", "shoulders")
+LANDMARKS = ("eye_outer_r", "eye_inner_r", "eye_inner_l", "eye_outer_l", "nose_tip", "mouth_r", "mouth_l", "chin")
+
+LIGHTSTAGE_COLUMNS = ("subject", "view", "split", "height", "width", "lights", "camera",
+                      "landmarks_2d", "landmarks_visible", "landmarks_3d")
+
+
+def _image(channels: int | None):
+    def shape(row) -> tuple[int, ...]:
+        return (int(row.height), int(row.width)) + ((channels,) if channels else ())
+    return shape
+
+
 LIGHTSTAGE_FILES = {
     "olat": lambda r: (int(r.lights), int(r.height), int(r.width), 3),
-    "normals": lambda r: (int(r.height), int(r.width), 3),
-    "albedo": lambda r: (int(r.height), int(r.width), 3),
-    "alpha": lambda r: (int(r.height), int(r.width)),
-    "depth": lambda r: (int(r.height), int(r.width)),
-    "specular": lambda r: (int(r.height), int(r.width), 2),
+    "alpha": _image(None), "foreground": _image(3), "normals": _image(3), "albedo": _image(3),
+    "depth": _image(None), "uv": _image(2), "specular": _image(2), "labels": _image(None),
 }
 LIGHTS_TABLE = "lights.parquet"
 LIGHT_COLUMNS = ("light", "x", "y", "z", "solid_angle")
 
 HDRI_COLUMNS = ("hdri", "split", "kind", "height", "width")
-HDRI_FILES = {"path": lambda r: (int(r.height), int(r.width), 3)}
+HDRI_FILES = {"path": _image(3)}
+FACE_COLUMNS = ("image", "path", "labels", "split", "height", "width", "landmarks_2d", "landmarks_visible")
+FACE_CAMERAS = "cameras.parquet"
 
 SPLITS = ("train", "test")
 
@@ -94,17 +119,38 @@ def check_finite(directory: Path, manifest: pd.DataFrame, columns: tuple[str, ..
                 raise DataError(f"{path}: contains negative radiance")
 
 
-def import_raw(source: Path, lightstage_out: Path, hdri_out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Validate a real dataset folder (``source/lightstage``, ``source/hdri``) and copy it in."""
+def read_faces(directory: str | Path) -> pd.DataFrame:
+    """The face set manifest, checked against its image and label files."""
+    directory = Path(directory)
+    manifest = read_table(directory / MANIFEST, FACE_COLUMNS)
+    for _, row in manifest.iterrows():
+        for column in ("path", "labels"):
+            if not (directory / row[column]).is_file():
+                raise DataError(f"{directory / row[column]}: file not found (listed in {directory / MANIFEST})")
+    _check_splits(directory / MANIFEST, manifest)
+    return manifest
+
+
+def import_raw(source: Path, outputs: dict[str, Path]) -> dict[str, pd.DataFrame]:
+    """Validate a real dataset folder (``lightstage/``, ``hdri/``, ``faces/``) and copy it in.
+
+    A real dataset has no true face cameras unless it brings ``faces_truth/``;
+    otherwise that output holds an empty table.
+    """
     import shutil
 
     if not source.is_dir():
         raise DataError(f"{source}: base.source is neither 'synthetic' nor a folder")
     manifest, lights = read_lightstage(source / "lightstage")
     check_finite(source / "lightstage", manifest, ("olat",), non_negative=True)
-    check_finite(source / "lightstage", manifest, ("normals", "albedo", "alpha", "depth", "specular"), non_negative=False)
+    check_finite(source / "lightstage", manifest, tuple(c for c in LIGHTSTAGE_FILES if c != "olat"), non_negative=False)
     hdris = read_hdri(source / "hdri")
     check_finite(source / "hdri", hdris, ("path",), non_negative=True)
-    shutil.copytree(source / "lightstage", lightstage_out, dirs_exist_ok=True)
-    shutil.copytree(source / "hdri", hdri_out, dirs_exist_ok=True)
-    return manifest, lights, hdris
+    faces = read_faces(source / "faces")
+    for name in ("lightstage", "hdri", "faces"):
+        shutil.copytree(source / name, outputs[name], dirs_exist_ok=True)
+    if (source / "faces_truth" / FACE_CAMERAS).is_file():
+        shutil.copytree(source / "faces_truth", outputs["faces_truth"], dirs_exist_ok=True)
+    else:
+        write_table(outputs["faces_truth"] / FACE_CAMERAS, pd.DataFrame({"image": [], "camera": [], "yaw": [], "pitch": []}))
+    return {"lightstage": manifest, "lights": lights, "hdri": hdris, "faces": faces}

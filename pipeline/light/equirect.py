@@ -42,3 +42,26 @@ def direction_to_pixel(directions: np.ndarray, height: int) -> tuple[np.ndarray,
     theta = np.arccos(np.clip(y, -1.0, 1.0))
     phi = np.mod(np.arctan2(x, z), 2.0 * np.pi)
     return theta / np.pi * height - 0.5, phi / (2.0 * np.pi) * (2 * height) - 0.5
+
+
+def sample(env: np.ndarray, directions: np.ndarray) -> np.ndarray:
+    """Bilinear lookup (..., C) of an H x 2H map (H, 2H, C) along unit directions (..., 3).
+
+    Columns wrap around; rows clamp at the poles.
+    """
+    height, width = env.shape[:2]
+    rows, cols = direction_to_pixel(directions, height)
+    rows = np.clip(rows, 0.0, height - 1.0)
+    r0 = np.floor(rows).astype(int)
+    c0 = np.floor(cols).astype(int)
+    fr, fc = (rows - r0)[..., None], (cols - c0)[..., None]
+    r1 = np.minimum(r0 + 1, height - 1)
+    c0, c1 = c0 % width, (c0 + 1) % width
+    top = env[r0, c0] * (1 - fc) + env[r0, c1] * fc
+    bottom = env[r1, c0] * (1 - fc) + env[r1, c1] * fc
+    return top * (1 - fr) + bottom * fr
+
+
+def rotate(env: np.ndarray, columns: int) -> np.ndarray:
+    """The map rotated about the vertical axis by ``columns`` pixels (2 pi columns / width radians)."""
+    return np.roll(env, columns, axis=1)

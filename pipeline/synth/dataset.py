@@ -1,8 +1,13 @@
-"""Write the synthetic light stage in the raw dataset layout (``pipeline.io.datasets``)."""
+"""Write the synthetic light stage in the raw dataset layout (``pipeline.io.datasets``).
+
+Every subject, map and face image draws from its own seeded generator, so the
+files are byte-identical for the same params whatever the number of workers.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,13 +15,18 @@ import pandas as pd
 from tqdm import tqdm
 
 from pipeline.camera.eg3d import camera_label, orbit_camera
-from pipeline.io.arrays import save_array
-from pipeline.io.datasets import LIGHTS_TABLE
+from pipeline.io.arrays import load_array, save_array
+from pipeline.io.datasets import FACE_CAMERAS, LIGHTS_TABLE
 from pipeline.io.manifest import MANIFEST, write_table
 from pipeline.light.sphere import LightSet, uniform_light_set
+from pipeline.synth.faces import FaceSpec, render_face_batch
 from pipeline.synth.hdri import procedural_sky
-from pipeline.synth.render import ViewRender, render_view
+from pipeline.synth.landmarks import landmarks_2d
+from pipeline.synth.render import render_view
 from pipeline.synth.subject import sample_subject
+from pipeline.synth.seeds import held_out, rng_for
+
+VIEW_ARRAYS = ("olat", "alpha", "foreground", "normals", "albedo", "depth", "uv", "specular", "labels")
 
 
 @dataclass(frozen=True)
@@ -34,18 +44,17 @@ class SynthSpec:
     hdris: int
     test_hdris: int
     hdri_height: int
+    faces: int
+    face_resolution: int
+    face_supersample: int
+    face_lights: int
+    test_face_fraction: float
+    workers: int
 
-
-def _rng(seed: int, *stream: int) -> np.random.Generator:
-    """An independent generator per (seed, stream): adding subjects never reshuffles others."""
-    return np.random.default_rng(np.random.SeedSequence([seed, *stream]))
-
-
-def held_out(count: int, held: int, seed: int, stream: int) -> np.ndarray:
-    """Boolean mask (count,) of the ``held`` items in the test split, fixed by seed."""
-    mask = np.zeros(count, dtype=bool)
-    mask[_rng(seed, stream).permutation(count)[:held]] = True
-    return mask
+    @property
+    def face_spec(self) -> FaceSpec:
+        return FaceSpec(seed=self.seed, resolution=self.face_resolution, supersample=self.face_supersample,
+                        lights=self.face_lights, test_fraction=self.test_face_fraction)
 
 
 def view_yaws(views: int, max_yaw_deg: float) -> np.ndarray:
@@ -65,31 +74,44 @@ def write_lights(directory: Path, lights: LightSet) -> pd.DataFrame:
     return table
 
 
-def _write_view(directory: Path, name: str, render: ViewRender) -> dict[str, str]:
-    paths = {}
-    for field in ("olat", "normals", "albedo", "alpha", "depth", "specular"):
-        paths[field] = f"{name}/{field}.npy"
-        save_array(directory / paths[field], getattr(render, field))
-    return paths
+def _subject_rows(directory: Path, spec: SynthSpec, index: int, split: str) -> list[dict]:
+    """Render and write every view of one subject; return its manifest rows."""
+    lights = uniform_light_set(spec.lights)
+    subject = sample_subject(rng_for(spec.seed, "subject", index))
+    rows = []
+    for view, yaw in enumerate(view_yaws(spec.views, spec.max_yaw_deg)):
+        camera = camera_label(orbit_camera(yaw, 0.0))
+        render = render_view(subject, camera, lights.directions, lights.solid_angles, spec.resolution, spec.supersample)
+        name = f"s{index:04d}/v{view:02d}"
+        paths = {}
+        for field in VIEW_ARRAYS:
+            paths[field] = f"{name}/{field}.npy"
+            save_array(directory / paths[field], getattr(render, field), dtype=np.uint8 if field == "labels" else np.float16)
+        xy, visible = landmarks_2d(subject, camera, spec.resolution)
+        rows.append({
+            "subject": f"s{index:04d}", "view": view, "split": split,
+            "height": spec.resolution, "width": spec.resolution, "lights": spec.lights,
+            "camera": camera.tolist(), "landmarks_2d": xy.reshape(-1).tolist(),
+            "landmarks_visible": visible.tolist(), "landmarks_3d": subject.landmarks.reshape(-1).tolist(), **paths,
+        })
+    return rows
+
+
+def _parallel(function, jobs: list[tuple], workers: int, desc: str, unit: str) -> list:
+    """Run ``function(*job)`` for each job, in worker processes when ``workers`` > 1, in order."""
+    if workers <= 1:
+        return [function(*job) for job in tqdm(jobs, desc=desc, unit=unit)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(function, *job) for job in jobs]
+        return [future.result() for future in tqdm(futures, desc=desc, unit=unit)]
 
 
 def write_lightstage(directory: Path, spec: SynthSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Render every subject from every view under every light; return the manifest and lights table."""
-    lights = uniform_light_set(spec.lights)
-    light_table = write_lights(directory, lights)
-    test = held_out(spec.subjects, spec.test_subjects, spec.seed, 0)
-    rows = []
-    for index in tqdm(range(spec.subjects), desc="synth subjects", unit="subject"):
-        subject = sample_subject(_rng(spec.seed, 1, index))
-        for view, yaw in enumerate(view_yaws(spec.views, spec.max_yaw_deg)):
-            camera = camera_label(orbit_camera(yaw, 0.0))
-            render = render_view(subject, camera, lights, spec.resolution, spec.supersample)
-            name = f"s{index:04d}/v{view:02d}"
-            rows.append({
-                "subject": f"s{index:04d}", "view": view, "split": "test" if test[index] else "train",
-                "height": spec.resolution, "width": spec.resolution, "lights": len(lights),
-                "camera": camera.tolist(), **_write_view(directory, name, render),
-            })
+    light_table = write_lights(directory, uniform_light_set(spec.lights))
+    test = held_out(spec.subjects, spec.test_subjects, spec.seed, "subject split")
+    jobs = [(directory, spec, i, "test" if test[i] else "train") for i in range(spec.subjects)]
+    rows = [row for rows in _parallel(_subject_rows, jobs, spec.workers, "synth subjects", "subject") for row in rows]
     manifest = pd.DataFrame(rows)
     write_table(directory / MANIFEST, manifest)
     return manifest, light_table
@@ -97,10 +119,10 @@ def write_lightstage(directory: Path, spec: SynthSpec) -> tuple[pd.DataFrame, pd
 
 def write_hdris(directory: Path, spec: SynthSpec) -> pd.DataFrame:
     """Generate the procedural HDR maps with a fixed test split; return the manifest."""
-    test = held_out(spec.hdris, spec.test_hdris, spec.seed, 2)
+    test = held_out(spec.hdris, spec.test_hdris, spec.seed, "hdri split")
     rows = []
     for index in tqdm(range(spec.hdris), desc="synth hdris", unit="map"):
-        env = procedural_sky(_rng(spec.seed, 3, index), spec.hdri_height)
+        env = procedural_sky(rng_for(spec.seed, "hdri", index), spec.hdri_height)
         path = f"h{index:04d}.npy"
         save_array(directory / path, env)
         rows.append({
@@ -110,4 +132,21 @@ def write_hdris(directory: Path, spec: SynthSpec) -> pd.DataFrame:
         })
     manifest = pd.DataFrame(rows)
     write_table(directory / MANIFEST, manifest)
+    return manifest
+
+
+def write_faces(directory: Path, truth_directory: Path, hdri_directory: Path, hdris: pd.DataFrame,
+                spec: SynthSpec, batch: int = 50) -> pd.DataFrame:
+    """The face set: single images of random subjects at FFHQ-like poses under random training
+    maps. Cameras go to ``truth_directory`` alone, for evaluation; return the face manifest."""
+    train = hdris[hdris["split"] == "train"]
+    maps = {row.hdri: np.asarray(load_array(hdri_directory / row.path), dtype=np.float32) for row in train.itertuples()}
+    jobs = [(directory, asdict(spec.face_spec), maps, range(start, min(start + batch, spec.faces)))
+            for start in range(0, spec.faces, batch)]
+    results = _parallel(render_face_batch, jobs, spec.workers, "synth faces", "batch")
+    rows = [row for rows, _ in results for row in rows]
+    cameras = [camera for _, cameras in results for camera in cameras]
+    manifest = pd.DataFrame(rows)
+    write_table(directory / MANIFEST, manifest)
+    write_table(truth_directory / FACE_CAMERAS, pd.DataFrame(cameras))
     return manifest

@@ -1,10 +1,14 @@
-"""Render one subject from one camera: G-buffers and the OLAT stack.
+"""Render a subject through a camera: G-buffers, OLAT stacks and environment lighting.
 
-OLAT image i is the subject lit by a distant light from direction d_i that
-delivers unit irradiance at normal incidence; pixels are premultiplied by
-coverage (black background, as a light stage's). Relighting with an
-environment L is then ``sum_i w_i OLAT_i`` with ``w_i`` = the mean radiance of
-light i's Voronoi cell times its solid angle.
+Each pixel is supersampled s x s. A sample sees the solid surface (or nothing)
+through the fuzz layer: its radiance is ``a_f * fuzz + (1 - a_f) * solid`` and
+its coverage ``a_f + (1 - a_f) * hit``. Images are premultiplied (black
+background, as a light stage's); G-buffers are coverage-weighted means over a
+pixel's samples, zero where nothing is covered.
+
+OLAT image i is the subject under a distant light from direction d_i of unit
+irradiance; relighting with an environment is ``sum_i w_i OLAT_i`` with w_i the
+mean radiance of light i's Voronoi cell times its solid angle.
 """
 
 from __future__ import annotations
@@ -14,78 +18,144 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.camera.eg3d import pixel_rays, split_label
-from pipeline.light.sphere import LightSet
-from pipeline.synth.subject import Subject, intersect, occluded
+from pipeline.synth.raycast import fuzz_layer, intersect
+from pipeline.synth.shading import Surface, make_surface, shade
+from pipeline.synth.subject import LABELS, Subject
+
+STRANDS = 70.0  # angular frequency of hair strands in the fuzz layer
+UV_HEIGHT = (-0.6, 0.4)  # body heights mapped to v = 0 .. 1
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Sub-pixel samples of one view: where the solid surface and the fuzz are seen."""
+
+    resolution: int
+    supersample: int
+    origin: np.ndarray  # (3,) camera centre
+    rays: np.ndarray  # (S, 3) unit directions, S = (resolution * supersample)^2
+    hit: np.ndarray  # (S,) bool
+    part: np.ndarray  # (S,) part index, -1 where missed
+    solid: Surface  # the hit samples only
+    fuzz_alpha: np.ndarray  # (S,)
+    fuzzy: np.ndarray  # (S,) bool: fuzz_alpha > 0
+    fuzz: Surface  # the fuzzy samples only
+    depth: np.ndarray  # (S,) ray distance to the solid hit (inf where missed)
+
+    @property
+    def coverage(self) -> np.ndarray:
+        return self.fuzz_alpha + (1.0 - self.fuzz_alpha) * self.hit
 
 
 @dataclass(frozen=True)
 class ViewRender:
-    """Everything a light stage (plus ground truth) gives for one subject and view.
-
-    Per-pixel quantities are averaged over the covered sub-pixel samples; where
-    nothing is covered they are zero.
-    """
-
     olat: np.ndarray  # (L, H, W, 3) linear radiance, premultiplied by alpha
-    alpha: np.ndarray  # (H, W) coverage in [0, 1]
+    alpha: np.ndarray  # (H, W)
+    foreground: np.ndarray  # (H, W, 3) un-premultiplied colour under a uniform environment of radiance 1
     normals: np.ndarray  # (H, W, 3) unit, camera space (OpenCV axes: x right, y down, z forward)
-    albedo: np.ndarray  # (H, W, 3) linear diffuse albedo
-    depth: np.ndarray  # (H, W) distance along the camera's z axis
+    albedo: np.ndarray  # (H, W, 3) linear
+    depth: np.ndarray  # (H, W) camera z
+    uv: np.ndarray  # (H, W, 2) fixed cylindrical parametrisation of the body
     specular: np.ndarray  # (H, W, 2) Blinn-Phong strength and exponent
+    labels: np.ndarray  # (H, W) uint8 semantic labels (subject.LABELS)
 
 
-def shade_olat(subject: Subject, part: np.ndarray, points: np.ndarray, normals: np.ndarray,
-               view_dirs: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """Radiance (N, 3) towards the camera of surface samples under one unit-irradiance light.
-
-    Lambertian albedo / pi plus normalised Blinn-Phong (e + 8) / (8 pi) (n.h)^e,
-    both times n.l and visibility.
-    """
-    cosine = np.clip(normals @ light, 0.0, None)
-    lit = (cosine > 0) & ~occluded(subject, points, normals, light)
-    half = light - view_dirs
-    half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)  # zero when lit from straight behind
-    exponent = subject.exponent[part]
-    lobe = (exponent + 8.0) / (8.0 * np.pi) * np.clip(np.einsum("ij,ij->i", normals, half), 0.0, None) ** exponent
-    brdf = subject.albedo[part] / np.pi + (subject.specular[part] * lobe)[:, None]
-    return brdf * (cosine * lit)[:, None]
-
-
-def render_view(subject: Subject, camera: np.ndarray, lights: LightSet, resolution: int, supersample: int) -> ViewRender:
-    """Render ``subject`` through the 25-float ``camera`` at ``resolution`` squared."""
-    s = supersample
-    origin, rays = pixel_rays(camera, resolution, resolution, s)
+def trace(subject: Subject, camera: np.ndarray, resolution: int, supersample: int) -> Samples:
+    """Cast every sub-pixel ray of ``camera`` (25 floats) at the subject."""
+    origin, rays = pixel_rays(camera, resolution, resolution, supersample)
     rays = rays.reshape(-1, 3)
     hits = intersect(subject, origin, rays)
-    covered = hits.part >= 0
-    part, points, normals = hits.part[covered], hits.points[covered], hits.normals[covered]
-    view_dirs = rays[covered]
+    hit = hits.part >= 0
+    fuzz = fuzz_layer(subject, origin, rays, hits.depth, subject.fuzz, STRANDS)
+    fuzzy = fuzz.alpha > 0
+    hair = np.full(int(fuzzy.sum()), subject.part("hair"))
+    return Samples(
+        resolution=resolution, supersample=supersample, origin=origin, rays=rays, hit=hit, part=hits.part,
+        solid=make_surface(subject, hits.part[hit], hits.points[hit], hits.normals[hit], rays[hit]),
+        fuzz_alpha=fuzz.alpha, fuzzy=fuzzy,
+        fuzz=make_surface(subject, hair, fuzz.points[fuzzy], fuzz.normals[fuzzy], rays[fuzzy]),
+        depth=hits.depth,
+    )
 
-    def pool(values: np.ndarray, normalise: bool) -> np.ndarray:
-        """Box-filter sub-pixel samples (N_covered, C) to pixels (H, W, C)."""
-        full = np.zeros((len(rays), values.shape[1]))
-        full[covered] = values
-        summed = full.reshape(resolution, s, resolution, s, -1).sum(axis=(1, 3))
-        if not normalise:
-            return summed / (s * s)
-        count = covered.reshape(resolution, s, resolution, s).sum(axis=(1, 3))[..., None]
-        return np.divide(summed, count, out=np.zeros_like(summed), where=count > 0)
 
+def blend(samples: Samples, solid_values: np.ndarray, fuzz_values: np.ndarray) -> np.ndarray:
+    """Per-sample ``a_f * fuzz + (1 - a_f) * solid`` (S, C), premultiplied by coverage."""
+    out = np.zeros((len(samples.rays), solid_values.shape[1]))
+    out[samples.hit] = solid_values * (1.0 - samples.fuzz_alpha[samples.hit, None])
+    out[samples.fuzzy] += fuzz_values * samples.fuzz_alpha[samples.fuzzy, None]
+    return out
+
+
+def pool(samples: Samples, values: np.ndarray) -> np.ndarray:
+    """Box-filter per-sample values (S, C) to pixels (H, W, C)."""
+    r, s = samples.resolution, samples.supersample
+    return values.reshape(r, s, r, s, -1).mean(axis=(1, 3))
+
+
+def pool_mean(samples: Samples, solid_values: np.ndarray, fuzz_values: np.ndarray) -> np.ndarray:
+    """Coverage-weighted mean per pixel (H, W, C) of a G-buffer quantity; zero where uncovered."""
+    summed = pool(samples, blend(samples, solid_values, fuzz_values))
+    weight = pool(samples, samples.coverage[:, None])
+    return np.divide(summed, weight, out=np.zeros_like(summed), where=weight > 1e-9)
+
+
+def lit_image(subject: Subject, samples: Samples, light: np.ndarray) -> np.ndarray:
+    """Premultiplied image (H, W, 3) under one unit-irradiance distant light."""
+    return pool(samples, blend(samples, shade(subject, samples.solid, light), shade(subject, samples.fuzz, light)))
+
+
+def weighted_image(subject: Subject, samples: Samples, directions: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Premultiplied image (H, W, 3) under distant lights (J, 3) with RGB weights (J, 3)."""
+    solid = np.zeros((int(samples.hit.sum()), 3))
+    fuzz = np.zeros((int(samples.fuzzy.sum()), 3))
+    for direction, weight in zip(directions, weights):
+        if np.any(weight > 0):
+            solid += shade(subject, samples.solid, direction) * weight
+            fuzz += shade(subject, samples.fuzz, direction) * weight
+    return pool(samples, blend(samples, solid, fuzz))
+
+
+def label_map(samples: Samples, subject: Subject) -> np.ndarray:
+    """The most common label among each pixel's samples (hair where the fuzz dominates)."""
+    per_sample = np.zeros(len(samples.rays), dtype=np.int64)
+    per_sample[samples.hit] = subject.labels[samples.part[samples.hit]]
+    per_sample[samples.fuzz_alpha > 0.5] = subject.labels[subject.part("hair")]
+    counts = pool(samples, np.eye(len(LABELS))[per_sample])
+    return counts.argmax(axis=-1).astype(np.uint8)
+
+
+def _uv(points: np.ndarray) -> np.ndarray:
+    u = np.arctan2(points[:, 0], points[:, 2]) / (2 * np.pi) + 0.5
+    v = (points[:, 1] - UV_HEIGHT[0]) / (UV_HEIGHT[1] - UV_HEIGHT[0])
+    return np.stack([u, np.clip(v, 0, 1)], axis=1)
+
+
+def render_view(subject: Subject, camera: np.ndarray, directions: np.ndarray, solid_angles: np.ndarray,
+                resolution: int, supersample: int) -> ViewRender:
+    """OLAT stack under lights ``directions`` (L, 3) and every G-buffer of one view."""
+    samples = trace(subject, camera, resolution, supersample)
+    olat = np.stack([lit_image(subject, samples, d) for d in directions])
+    alpha = pool(samples, samples.coverage[:, None])[..., 0]
+    uniform = np.tensordot(solid_angles, olat, axes=1)
+    foreground = np.divide(uniform, alpha[..., None], out=np.zeros_like(uniform), where=alpha[..., None] > 1e-3)
     cam2world, _ = split_label(camera)
-    world_to_cam = cam2world[:3, :3].T
-    cam_normals = pool(normals @ world_to_cam.T, normalise=True)
-    length = np.linalg.norm(cam_normals, axis=-1, keepdims=True)
-    cam_normals = np.divide(cam_normals, length, out=np.zeros_like(cam_normals), where=length > 0)
-    z_cam = ((points - origin) @ world_to_cam.T)[:, 2:3]
-    olat = np.stack([
-        pool(shade_olat(subject, part, points, normals, view_dirs, light), normalise=False)
-        for light in lights.directions
-    ])
+    to_camera = cam2world[:3, :3]  # columns are the camera axes in world space
+    solid, fuzz = samples.solid, samples.fuzz
+    normals = pool_mean(samples, solid.normals @ to_camera, fuzz.normals @ to_camera)
+    length = np.linalg.norm(normals, axis=-1, keepdims=True)
+
+    def camera_z(surface: Surface) -> np.ndarray:
+        return ((surface.points - samples.origin) @ to_camera[:, 2])[:, None]
+
+    def specular(surface: Surface) -> np.ndarray:
+        return np.stack([surface.specular, surface.exponent], axis=1)
+
     return ViewRender(
-        olat=olat,
-        alpha=pool(np.ones((len(part), 1)), normalise=False)[..., 0],
-        normals=cam_normals,
-        albedo=pool(subject.albedo[part], normalise=True),
-        depth=pool(z_cam, normalise=True)[..., 0],
-        specular=pool(np.stack([subject.specular[part], subject.exponent[part]], axis=1), normalise=True),
+        olat=olat, alpha=alpha, foreground=foreground,
+        normals=np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-9),
+        albedo=pool_mean(samples, solid.albedo, fuzz.albedo),
+        depth=pool_mean(samples, camera_z(solid), camera_z(fuzz))[..., 0],
+        uv=pool_mean(samples, _uv(solid.points), _uv(fuzz.points)),
+        specular=pool_mean(samples, specular(solid), specular(fuzz)),
+        labels=label_map(samples, subject),
     )

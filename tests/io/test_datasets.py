@@ -8,20 +8,13 @@ import pytest
 
 from pipeline import DataError
 from pipeline.io.arrays import load_array, save_array
-from pipeline.io.datasets import import_raw, read_hdri, read_lightstage
+from pipeline.io.datasets import import_raw, read_faces, read_hdri, read_lightstage
 from pipeline.io.manifest import MANIFEST, read_table, write_table
-from pipeline.synth.dataset import SynthSpec, write_hdris, write_lightstage
-
-SPEC = SynthSpec(seed=3, subjects=3, test_subjects=1, views=1, resolution=16, supersample=1, lights=8,
-                 max_yaw_deg=0.0, hdris=3, test_hdris=1, hdri_height=8)
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("raw")
-    write_lightstage(root / "lightstage", SPEC)
-    write_hdris(root / "hdri", SPEC)
-    return root
+@pytest.fixture
+def dataset(small_dataset):
+    return small_dataset
 
 
 @pytest.fixture
@@ -32,7 +25,8 @@ def copy(dataset, tmp_path):
 
 def test_written_dataset_reads_back(dataset):
     manifest, lights = read_lightstage(dataset / "lightstage")
-    assert len(manifest) == 3 and len(lights) == 8
+    assert len(manifest) == 6 and len(lights) == 8
+    assert len(read_faces(dataset / "faces")) == 12
     assert set(manifest["split"]) == {"train", "test"}
     assert len(read_hdri(dataset / "hdri")) == 3
 
@@ -82,12 +76,24 @@ def test_import_rejects_nan_in_hdr_map(copy, tmp_path):
     env[0, 0, 0] = np.nan
     np.save(victim, env.astype(np.float16))
     with pytest.raises(DataError, match=f"{victim}: contains NaN"):
-        import_raw(copy, tmp_path / "ls", tmp_path / "hd")
+        import_raw(copy, _outputs(tmp_path))
+
+
+def _outputs(root):
+    return {name: root / name for name in ("lightstage", "hdri", "faces", "faces_truth")}
 
 
 def test_import_copies_a_valid_dataset(dataset, tmp_path):
-    import_raw(dataset, tmp_path / "ls", tmp_path / "hd")
-    assert (tmp_path / "ls" / MANIFEST).read_bytes() == (dataset / "lightstage" / MANIFEST).read_bytes()
+    import_raw(dataset, _outputs(tmp_path))
+    for name in ("lightstage", "faces"):
+        assert (tmp_path / name / MANIFEST).read_bytes() == (dataset / name / MANIFEST).read_bytes()
+
+
+def test_missing_face_image_is_named(copy):
+    victim = copy / "faces" / "images" / "img00000003.png"
+    victim.unlink()
+    with pytest.raises(DataError, match=str(victim)):
+        read_faces(copy / "faces")
 
 
 def test_save_array_refuses_overflow_and_nan(tmp_path):

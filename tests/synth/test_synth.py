@@ -1,57 +1,117 @@
 import numpy as np
+import pytest
 
 from pipeline.camera.eg3d import camera_label, orbit_camera
-from pipeline.io.arrays import load_array
-from pipeline.light.sphere import uniform_light_set
-from pipeline.synth.dataset import SynthSpec, write_hdris, write_lightstage
+from pipeline.io.arrays import load_array, load_png
+from pipeline.io.datasets import LABELS, read_faces, read_lightstage
+from pipeline.io.manifest import read_table
+from pipeline.light.sphere import LightSet, uniform_light_set
+from pipeline.synth.faces import YAW_STD, sample_pose
 from pipeline.synth.hdri import procedural_sky
+from pipeline.synth.preview import face_alpha_statistics
 from pipeline.synth.render import render_view
-from pipeline.synth.subject import sample_subject
-
-SPEC = SynthSpec(seed=1, subjects=3, test_subjects=1, views=2, resolution=24, supersample=2, lights=12,
-                 max_yaw_deg=20.0, hdris=3, test_hdris=1, hdri_height=16)
-
-
-def test_same_params_give_byte_identical_files(tmp_path):
-    for run in ("a", "b"):
-        write_lightstage(tmp_path / run / "lightstage", SPEC)
-        write_hdris(tmp_path / run / "hdri", SPEC)
-    files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*") if p.is_file())
-    assert files_a == files_b and len(files_a) > 10
-    for rel in files_a:
-        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+from pipeline.synth.seeds import rng_for
+from pipeline.synth.subject import Subject, sample_subject
+from tests.conftest import small_spec, write_dataset
 
 
-def test_render_gbuffers_are_consistent():
+def test_same_params_give_byte_identical_files(tmp_path, small_dataset):
+    write_dataset(tmp_path / "again", small_spec(workers=2))  # the worker count must not matter
+    files = sorted(p.relative_to(small_dataset) for p in small_dataset.rglob("*") if p.is_file())
+    again = sorted(p.relative_to(tmp_path / "again") for p in (tmp_path / "again").rglob("*") if p.is_file())
+    assert files == again and len(files) > 50
+    for rel in files:
+        assert (small_dataset / rel).read_bytes() == (tmp_path / "again" / rel).read_bytes(), rel
+
+
+@pytest.fixture(scope="module")
+def frontal():
     subject = sample_subject(np.random.default_rng(0))
     lights = uniform_light_set(16)
-    view = render_view(subject, camera_label(orbit_camera(0.0, 0.0)), lights, 32, 3)
-    assert view.olat.shape == (16, 32, 32, 3)
+    return subject, render_view(subject, camera_label(orbit_camera(0.0, 0.0)), lights.directions, lights.solid_angles, 64, 2)
+
+
+def test_gbuffers_are_consistent(frontal):
+    _, view = frontal
+    assert view.olat.shape == (16, 64, 64, 3)
     covered = view.alpha > 0
     assert 0.2 < covered.mean() < 0.9
-    edge = (view.alpha > 0.05) & (view.alpha < 0.95)
-    assert edge.any()  # anti-aliased silhouette: fractional coverage
     assert np.allclose(np.linalg.norm(view.normals[covered], axis=-1), 1.0, atol=1e-6)
-    assert (view.normals[covered][:, 2] < 0.2).all()  # visible surfaces face the camera (-z in OpenCV)
+    assert np.median(view.normals[covered][:, 2]) < -0.5  # surfaces face the camera (-z in OpenCV axes)
     assert (view.olat >= 0).all() and (view.olat[:, ~covered] == 0).all()
+    assert (view.uv[covered] >= 0).all() and (view.uv[covered] <= 1).all()
+    assert (view.depth[covered] > 2.0).all() and (view.depth[covered] < 3.2).all()
 
 
-def test_lambertian_olat_matches_closed_form_on_a_sphere_point():
-    # A sphere seen head-on: the centre pixel's normal faces the camera; with no
-    # specular the OLAT value for a light along the normal is albedo / pi.
-    subject = sample_subject(np.random.default_rng(2))
-    subject = type(subject)(centres=subject.centres[:1] * 0, radii=np.full((1, 3), 0.2), albedo=subject.albedo[:1],
-                            specular=np.zeros(1), exponent=np.ones(1))
-    from pipeline.light.sphere import LightSet
+def test_every_label_is_present_from_the_front(frontal):
+    _, view = frontal
+    assert set(np.unique(view.labels)) == set(range(len(LABELS)))
 
+
+def test_hair_fuzz_gives_fractional_alpha(frontal):
+    _, view = frontal
+    foreground = view.alpha > 0.05
+    fractional = foreground & (view.alpha < 0.95)
+    assert fractional.sum() / foreground.sum() > 0.05
+    hair = view.labels == LABELS.index("hair")
+    assert fractional[hair].mean() > fractional[~hair].mean()  # the fuzz is at the hair
+
+
+def test_lambertian_olat_matches_closed_form():
+    # A sphere seen head-on: the centre pixel faces the camera; with no specular the OLAT value
+    # for a light along the normal is albedo / pi, and a light from behind gives nothing.
+    base = sample_subject(np.random.default_rng(2))
+    parts = len(base.names)
+    far = np.tile([[0.0, 50.0, 0.0]], (parts, 1))
+    centres, radii = far.copy(), np.full((parts, 3), 1e-3)
+    centres[0], radii[0] = 0.0, 0.2
+    subject = Subject(**{**base.__dict__, "centres": centres, "radii": radii, "specular": np.zeros(parts),
+                         "albedo": np.tile([[0.5, 0.4, 0.3]], (parts, 1)), "skin_waves": np.zeros((1, 4)),
+                         "fuzz": 1e-6})
     lights = LightSet(directions=np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), solid_angles=np.array([2 * np.pi] * 2))
-    view = render_view(subject, camera_label(orbit_camera(0.0, 0.0)), lights, 33, 1)
-    assert np.allclose(view.olat[0, 16, 16], subject.albedo[0] / np.pi, rtol=1e-3)
-    assert np.allclose(view.olat[1, 16, 16], 0.0)  # lit from behind
+    view = render_view(subject, camera_label(orbit_camera(0.0, 0.0)), lights.directions, lights.solid_angles, 33, 1)
+    centre = view.olat[:, 16, 16]
+    assert view.alpha[16, 16] == 1.0
+    assert np.allclose(centre[0], view.albedo[16, 16] / np.pi, rtol=1e-6)
+    assert np.allclose(centre[1], 0.0)
+
+
+def test_the_head_casts_its_shadow_on_the_neck(frontal):
+    subject, _ = frontal
+    # Both lights reach the front of the neck by n.l alone; only the one from above is blocked by the jaw.
+    lights = LightSet(directions=np.array([[0.0, 0.8, 0.6], [0.0, 0.0, 1.0]]), solid_angles=np.array([2 * np.pi] * 2))
+    view = render_view(subject, camera_label(orbit_camera(0.0, 0.0)), lights.directions, lights.solid_angles, 64, 1)
+    front_of_neck = (view.labels == LABELS.index("neck")) & (view.normals[..., 2] < -0.5)
+    assert front_of_neck.sum() > 20
+    lit_from_above = view.olat[0][front_of_neck].sum(axis=-1)
+    lit_from_front = view.olat[1][front_of_neck].sum(axis=-1)
+    assert (lit_from_front > 0).all()
+    assert (lit_from_above == 0).mean() > 0.3  # n.l > 0 everywhere here: only a cast shadow makes zeros
 
 
 def test_hdri_dynamic_range_and_positivity():
     env = procedural_sky(np.random.default_rng(5), 32)
     assert env.shape == (32, 64, 3) and (env > 0).all()
     assert env.max() / np.median(env) >= 1000
+
+
+def test_face_poses_are_mostly_frontal_with_a_yaw_spread():
+    poses = np.array([sample_pose(rng_for(0, "pose test", i)) for i in range(2000)])
+    yaw, pitch = np.degrees(poses).T
+    assert abs(np.median(yaw)) < 2
+    assert 15 < yaw.std() < 25 and pitch.std() < yaw.std() / 2
+    assert np.degrees(YAW_STD) == pytest.approx(20)
+
+
+def test_raw_dataset_contract(small_dataset):
+    manifest, _ = read_lightstage(small_dataset / "lightstage")
+    assert {len(v) for v in manifest["landmarks_visible"]} == {8}
+    assert np.asarray(load_array(small_dataset / "lightstage" / manifest.labels[0])).dtype == np.uint8
+    faces = read_faces(small_dataset / "faces")
+    truth = read_table(small_dataset / "faces_truth" / "cameras.parquet")
+    assert list(truth["image"]) == list(faces["image"])
+    assert "camera" not in faces.columns  # the pose stage must estimate it
+    image = load_png(small_dataset / "faces" / faces.path[0])
+    assert image.shape == (24, 24, 3) and image.std() > 5
+    assert set(np.unique(load_png(small_dataset / "faces" / faces.labels[0]))) <= set(range(len(LABELS)))
+    assert (face_alpha_statistics(small_dataset / "lightstage", manifest) > 0.05).all()
