@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ def _parser(name: str, inputs: Sequence[str], outputs: Sequence[str]) -> argpars
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
     parser.add_argument("--metrics", type=Path, required=True, help="metrics JSON to write")
     parser.add_argument("--no-track", action="store_true", help="skip MLflow (for debugging)")
+    parser.add_argument("--previews", type=Path, default=Path("reports/previews"), help="where preview PNGs go")
     for key in inputs:
         parser.add_argument(f"--{key}", type=Path, required=True, help=f"input: {key}")
     for key in outputs:
@@ -79,15 +79,20 @@ def stage_main(
         with atomic_file(args.metrics, "w") as handle:
             json.dump(result.metrics, handle, indent=2, sort_keys=True)
             handle.write("\n")
+        previews = []
+        for label, image in result.previews.items():  # for people: reports/previews/, and in MLflow
+            previews.append(args.previews / f"{name}_{label}.png")
+            save_png(previews[-1], image)
         if not args.no_track:
-            _record(name, ctx, result, section or name, seconds)
+            _record(name, ctx, result.metrics, previews, section or name, seconds)
     except LightstageError as err:
         print(f"stages.{name}: error: {err}", file=sys.stderr)
         return 2
     return 0
 
 
-def _record(name: str, ctx: StageContext, result: StageResult, section: str, seconds: float) -> None:
+def _record(name: str, ctx: StageContext, metrics: dict[str, float], previews: list[Path], section: str,
+            seconds: float) -> None:
     """Log the run to MLflow: params, metrics, lineage tags and previews."""
     from pipeline import track
 
@@ -96,9 +101,5 @@ def _record(name: str, ctx: StageContext, result: StageResult, section: str, sec
     tags = {f"dvc.dep.{path}": dvc_md5(root / path) for path in graph.deps}
     tags.update({f"dvc.out.{path}": dvc_md5(root / path) for path in graph.outs + graph.metrics})
     params = {**flatten(ctx.base, "base"), **flatten(ctx.params, section)}
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, image in result.previews.items():
-            save_png(Path(tmp) / f"{name}_{label}.png", image)
-        artifacts = {"preview": Path(tmp)} if result.previews else {}
-        metrics = {**result.metrics, "stage_seconds": seconds}  # timing: MLflow only, the JSON stays reproducible
-        track.log_stage(root, name, params, metrics, tags, artifacts, git_commit(root))
+    metrics = {**metrics, "stage_seconds": seconds}  # timing: MLflow only, the JSON stays reproducible
+    track.log_stage(root, name, params, metrics, tags, {"preview": previews}, git_commit(root))

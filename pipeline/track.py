@@ -98,7 +98,7 @@ def _parent_for(client, root: Path, commit: str) -> tuple[str, bool]:
 
 def log_stage(
     root: str | Path, stage: str, params: Mapping[str, object], metrics: Mapping[str, float],
-    tags: Mapping[str, str], artifacts: Mapping[str, Path], commit: str,
+    tags: Mapping[str, str], artifacts: Mapping[str, list[Path]], commit: str,
 ) -> str:
     """Record one stage run as a nested run; return its id. Params, metrics and tags go in batches."""
     from mlflow.entities import Metric, Param, RunTag
@@ -118,10 +118,8 @@ def log_stage(
     for start in range(0, max(len(all_params), len(all_tags), len(all_metrics)), BATCH):
         end = start + BATCH
         client.log_batch(run_id, metrics=all_metrics[start:end], params=all_params[start:end], tags=all_tags[start:end])
-    for folder, path in artifacts.items():
-        if Path(path).is_dir():
-            client.log_artifacts(run_id, str(path), artifact_path=folder)
-        else:
+    for folder, paths in artifacts.items():
+        for path in paths:
             client.log_artifact(run_id, str(path), artifact_path=folder)
     client.set_terminated(run_id, "FINISHED")
     if owns_parent:  # a dvc repro parent ends with its latest stage

@@ -1,0 +1,92 @@
+"""Time each component of the synthetic light stage on the default profile's sizes.
+
+    .venv/bin/python benchmarks/synth.py [--profile default]
+
+Prints the median seconds per call of each component and its share of one
+subject-view (the unit of work of the light stage), all measured in this run,
+plus the linearity error of OLAT relighting at L = 16, 64, 256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.camera.eg3d import camera_label, orbit_camera
+from pipeline.config import load_params
+from pipeline.io.arrays import save_array
+from pipeline.light.sphere import uniform_light_set
+from pipeline.synth.faces import FaceSpec, render_face
+from pipeline.synth.hdri import procedural_sky
+from pipeline.synth.linearity import direct_render, olat_render, relative_error, smooth_environment
+from pipeline.synth.render import lit_image, render_view, trace
+from pipeline.synth.seeds import rng_for
+from pipeline.synth.shading import shade
+from pipeline.synth.subject import sample_subject
+
+
+def median_time(function, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="default", choices=("tiny", "default", "paper"))
+    args = parser.parse_args()
+    params = load_params(Path("params.yaml"))
+    raw = params.section("synth")
+    if args.profile != params.base.profile:
+        import yaml
+
+        overrides = (yaml.safe_load(Path("params.yaml").read_text())["profiles"].get(args.profile) or {}).get("synth") or {}
+        raw = raw.model_copy(update=overrides)
+    res, ss, lights = raw.resolution, raw.supersample, uniform_light_set(raw.lights)
+    subject = sample_subject(rng_for(0, "subject", 0))
+    camera = camera_label(orbit_camera(0.3, 0.0))
+    samples = trace(subject, camera, res, ss)
+    view = render_view(subject, camera, lights.directions, lights.solid_angles, res, ss)
+    maps = {"h": procedural_sky(rng_for(0, "hdri", 0), raw.hdri_height)}
+    face_spec = FaceSpec(0, raw.face_resolution, raw.face_supersample, raw.face_lights, 0.1)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        timings = {
+            "subject sampling": median_time(lambda: sample_subject(rng_for(0, "subject", 1))),
+            "trace (rays, hits, fuzz)": median_time(lambda: trace(subject, camera, res, ss)),
+            f"OLAT stack, {raw.lights} lights": median_time(lambda: [lit_image(subject, samples, d) for d in lights.directions], 1),
+            "  of which shadow rays": median_time(lambda: [shade(subject, samples.solid, d) for d in lights.directions], 1)
+            - median_time(lambda: [shade(subject, samples.solid, d, shadows=False) for d in lights.directions], 1),
+            "whole view (render_view)": median_time(lambda: render_view(subject, camera, lights.directions, lights.solid_angles, res, ss), 1),
+            "write one view (float16 .npy)": median_time(lambda: save_array(Path(tmp) / "olat.npy", view.olat)),
+            "one HDR map": median_time(lambda: procedural_sky(rng_for(0, "hdri", 1), raw.hdri_height)),
+            "one face image": median_time(lambda: render_face(face_spec, 0, maps)),
+        }
+    per_view = timings["whole view (render_view)"]
+    print(f"profile {args.profile}: {res}x{res} x{ss}^2 samples, {raw.lights} lights, faces {raw.face_resolution}^2 x{raw.face_supersample}^2")
+    print(f"{'component':34s} {'seconds':>9s} {'/ view':>8s}")
+    for name, seconds in timings.items():
+        print(f"{name:34s} {seconds:9.4f} {seconds / per_view:8.3f}")
+    views, faces = raw.subjects * raw.views, raw.faces
+    serial = views * (per_view + timings["write one view (float16 .npy)"]) + faces * timings["one face image"] + raw.hdris * timings["one HDR map"]
+    print(f"estimated serial total: {serial:.1f} s ({views} views, {faces} faces, {raw.hdris} maps); "
+          f"with {raw.workers} workers about {serial / raw.workers:.1f} s")
+
+    rng = np.random.default_rng(7)
+    env = smooth_environment(32, rng)
+    lin_subject = sample_subject(rng)
+    reference = direct_render(lin_subject, camera, env, 32, 1)
+    errors = {count: relative_error(olat_render(lin_subject, camera, env, count, 32, 1), reference) for count in (16, 64, 256)}
+    print("linearity (OLAT relighting vs direct integration, relative mean abs error): "
+          + ", ".join(f"L={count}: {error:.4f}" for count, error in errors.items()))
+
+
+if __name__ == "__main__":
+    main()
