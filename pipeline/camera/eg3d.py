@@ -56,3 +56,15 @@ def pixel_rays(label: np.ndarray, height: int, width: int, supersample: int = 1)
     directions = local @ cam2world[:3, :3].T
     directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
     return cam2world[:3, 3], directions
+
+
+def normals_to_world(label: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Camera-space (OpenCV axes) normals (..., 3) -> world space."""
+    cam2world, _ = split_label(label)
+    return normals @ cam2world[:3, :3].T
+
+
+def view_directions(label: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Unit directions (H, W, 3) from each pixel's surface point back to the camera (world space)."""
+    _, rays = pixel_rays(label, height, width)
+    return -rays

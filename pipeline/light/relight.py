@@ -22,3 +22,21 @@ def light_weights(env: np.ndarray, directions: np.ndarray) -> np.ndarray:
 def relight(olat: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``sum_i w_i OLAT_i``: OLAT stack (L, H, W, 3) under light weights (L, 3) -> (H, W, 3)."""
     return np.einsum("lhwc,lc->hwc", olat, weights, optimize=True)
+
+
+def reflect(normals: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """Reflection vectors r = 2 (n.v) n - v (..., 3) of unit view directions about unit normals."""
+    return 2.0 * np.sum(normals * view, axis=-1, keepdims=True) * normals - view
+
+
+def lookup_light_maps(diffuse: np.ndarray, phong: np.ndarray, normals: np.ndarray, view: np.ndarray,
+                      mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel light maps: the diffuse map (h, 2h, 3) at the normals and each Phong map
+    (K, h, 2h, 3) at the reflection vectors; normals and view are world-space (H, W, 3).
+    Returns (diffuse (H, W, 3), specular (K, H, W, 3)), zero where ``mask`` (H, W) is False."""
+    from pipeline.light.equirect import sample
+
+    reflected = reflect(normals, view)
+    d = np.where(mask[..., None], sample(diffuse, normals), 0.0)
+    s = np.stack([np.where(mask[..., None], sample(p, reflected), 0.0) for p in phong])
+    return d, s
