@@ -24,7 +24,7 @@ from pipeline.synth.faces import FaceSpec, render_face
 from pipeline.synth.hdri import procedural_sky
 from pipeline.synth.linearity import direct_render, olat_render, relative_error, smooth_environment
 from pipeline.synth.render import lit_image, render_view, trace
-from pipeline.synth.seeds import rng_for
+from pipeline.seeds import rng_for
 from pipeline.synth.shading import shade
 from pipeline.synth.subject import sample_subject
 

@@ -67,6 +67,26 @@ class SynthParams(Section):
         return self
 
 
+class LightmapsParams(Section):
+    env_height: int = Field(ge=8, le=1024, description="working height of every HDR map (width twice)")
+    lightmap_height: int = Field(ge=2, le=512, description="height of the prefiltered light-map grids")
+    real_hdris: str = Field(min_length=1, description="folder of real equirect .hdr/.exr maps (may be empty)")
+    procedural: bool = Field(description="use synth's procedural maps; false: only the real ones")
+    real_test_fraction: float = Field(gt=0, lt=1, description="share of real maps held out for testing")
+
+    @model_validator(mode="after")
+    def _grids_nest(self) -> LightmapsParams:
+        if self.env_height % self.lightmap_height:
+            raise ValueError("env_height must be a multiple of lightmap_height (rotations stay on both grids)")
+        return self
+
+
+class RelightParams(Section):
+    pairs_per_view: int = Field(ge=1, le=1000, description="relit pairs (two maps) per subject view")
+    rotate: bool = Field(description="turn each map by a random angle about the vertical")
+    exposure_median: float = Field(gt=0, le=1, description="composites: linear luminance of the subject's median pixel")
+
+
 class FlowParams(Section):
     retries: int = Field(ge=0, le=10, description="retries of a failed stage task")
     retry_delay_s: float = Field(ge=0, le=3600, description="seconds between retries")
@@ -76,6 +96,8 @@ class FlowParams(Section):
 # Every section params.yaml may hold besides ``base`` and ``profiles``.
 SECTIONS: dict[str, type[Section]] = {
     "synth": SynthParams,
+    "lightmaps": LightmapsParams,
+    "relight": RelightParams,
     "flow": FlowParams,
 }
 

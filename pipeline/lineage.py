@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,9 +70,26 @@ def _paths(items: list) -> tuple[str, ...]:
     return tuple(item if isinstance(item, str) else next(iter(item)) for item in items or [])
 
 
-def read_dvc_stage(name: str, dvc_yaml: str | Path = "dvc.yaml") -> StageGraphEntry:
+def _resolve(text: str, params: dict) -> str:
+    """DVC's templating: ``${section.key}`` from params.yaml."""
+    def value(match: re.Match) -> str:
+        node = params
+        for part in match.group(1).split("."):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"dvc.yaml: ${{{match.group(1)}}} is not a key of params.yaml")
+            node = node[part]
+        return str(node)
+
+    return re.sub(r"\$\{\s*([\w.]+)\s*\}", value, text)
+
+
+def read_dvc_stage(name: str, dvc_yaml: str | Path = "dvc.yaml", resolve: bool = True) -> StageGraphEntry:
+    """A stage of dvc.yaml, with ``${...}`` templates filled from the params.yaml beside it."""
     dvc_yaml = Path(dvc_yaml)
-    stages = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages", {})
+    text = dvc_yaml.read_text()
+    if resolve:
+        text = _resolve(text, yaml.safe_load((dvc_yaml.parent / "params.yaml").read_text()) or {})
+    stages = (yaml.safe_load(text) or {}).get("stages", {})
     if name not in stages:
         raise ConfigError(f"{dvc_yaml}: no stage named {name!r}")
     stage = stages[name]

@@ -38,7 +38,7 @@ class StageContext:
 
 @dataclass(frozen=True)
 class StageResult:
-    metrics: dict[str, float]
+    metrics: dict  # name -> number, or nested dicts of them (metrics/<stage>.json as is)
     previews: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (H, W, 3) uint8 picture
 
 
@@ -91,6 +91,17 @@ def stage_main(
     return 0
 
 
+def flat_metrics(metrics: dict, prefix: str = "") -> dict[str, float]:
+    """Nested metrics as flat ``a.b.c`` keys (MLflow takes numbers only)."""
+    flat = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(flat_metrics(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = float(value)
+    return flat
+
+
 def _record(name: str, ctx: StageContext, metrics: dict[str, float], previews: list[Path], section: str,
             seconds: float) -> None:
     """Log the run to MLflow: params, metrics, lineage tags and previews."""
@@ -101,5 +112,5 @@ def _record(name: str, ctx: StageContext, metrics: dict[str, float], previews: l
     tags = {f"dvc.dep.{path}": dvc_md5(root / path) for path in graph.deps}
     tags.update({f"dvc.out.{path}": dvc_md5(root / path) for path in graph.outs + graph.metrics})
     params = {**flatten(ctx.base, "base"), **flatten(ctx.params, section)}
-    metrics = {**metrics, "stage_seconds": seconds}  # timing: MLflow only, the JSON stays reproducible
+    metrics = {**flat_metrics(metrics), "stage_seconds": seconds}  # timing: MLflow only, the JSON stays reproducible
     track.log_stage(root, name, params, metrics, tags, {"preview": previews}, git_commit(root))

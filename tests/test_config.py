@@ -76,5 +76,5 @@ def test_stage_stops_before_any_work_on_bad_params(repo):
     done = run(shlex.split(stage.cmd), cwd=repo, env=tool_env(), check=False)
     assert done.returncode == 2
     assert "params.yaml: synth.lights" in done.stderr
-    assert not (repo / "data").exists()
+    assert not (repo / "data" / "raw").exists()
     assert (metrics.read_bytes() if metrics.exists() else None) == before

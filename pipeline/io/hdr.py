@@ -96,3 +96,11 @@ def load_equirect(path: str | Path, height: int) -> np.ndarray:
     image = read_hdr_image(path)
     validate_equirect(path, image)
     return resize_equirect(image, height)
+
+
+def find_maps(folder: str | Path) -> list[Path]:
+    """The ``.hdr`` and ``.exr`` files directly in ``folder``, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: folder of real HDR maps not found")
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in HDR_SUFFIXES)

@@ -24,7 +24,7 @@ from pipeline.synth.hdri import procedural_sky
 from pipeline.synth.landmarks import landmarks_2d
 from pipeline.synth.render import render_view
 from pipeline.synth.subject import sample_subject
-from pipeline.synth.seeds import held_out, rng_for
+from pipeline.seeds import held_out, rng_for
 
 VIEW_ARRAYS = ("olat", "alpha", "foreground", "normals", "albedo", "depth", "uv", "specular", "labels")
 

@@ -18,16 +18,16 @@ from pipeline.io.arrays import save_png, srgb_encode
 from pipeline.light import equirect
 from pipeline.light.relight import light_weights
 from pipeline.light.sphere import uniform_light_set
+from pipeline.light.tonemap import composite, subject_exposure
 from pipeline.synth.landmarks import landmarks_2d
 from pipeline.synth.render import label_map, pool, trace, weighted_image
-from pipeline.synth.seeds import rng_for
+from pipeline.seeds import rng_for
 from pipeline.synth.subject import sample_subject
 
 # FFHQ-like pose spread (radians): mostly frontal, yaw spread of tens of degrees, smaller pitch.
 YAW_STD, YAW_MAX = np.radians(20.0), np.radians(70.0)
 PITCH_STD, PITCH_MAX = np.radians(7.0), np.radians(25.0)
 FACE_MEDIAN = 0.25  # linear luminance the exposure gives the median foreground pixel
-LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,7 @@ def render_face(spec: FaceSpec, index: int, maps: dict[str, np.ndarray]):
     foreground = weighted_image(subject, samples, lights.directions, light_weights(env, lights.directions))
     alpha = pool(samples, samples.coverage[:, None])
     background = pool(samples, equirect.sample(env, samples.rays))
-    composite = foreground + (1.0 - alpha) * background
-    solid = alpha[..., 0] > 0.5
-    face_luminance = (foreground[solid] / alpha[solid]) @ LUMINANCE if solid.any() else np.ones(1)
-    exposure = FACE_MEDIAN / max(float(np.median(face_luminance)), 1e-6)
+    exposure = subject_exposure(foreground, alpha, FACE_MEDIAN)
     xy, visible = landmarks_2d(subject, camera, spec.resolution)
     image_id = f"img{index:08d}"
     row = {
@@ -73,7 +70,7 @@ def render_face(spec: FaceSpec, index: int, maps: dict[str, np.ndarray]):
         "landmarks_2d": xy.reshape(-1).tolist(), "landmarks_visible": visible.tolist(),
     }
     truth = {"image": image_id, "camera": camera.tolist(), "yaw": yaw, "pitch": pitch}
-    return srgb_encode(composite * exposure), label_map(samples, subject), row, truth
+    return srgb_encode(composite(foreground, alpha, background) * exposure), label_map(samples, subject), row, truth
 
 
 def render_face_batch(directory: Path, spec: dict, maps: dict[str, np.ndarray], indices: range):

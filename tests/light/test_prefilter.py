@@ -7,27 +7,9 @@ import pytest
 
 from pipeline.light import equirect
 from pipeline.light.prefilter import PHONG_EXPONENTS, diffuse_map, light_maps, phong_map
+from pipeline.light.reference import loop_filter
 from pipeline.light.relight import light_weights
 from pipeline.light.sh import project_sh, sh_basis, sh_diffuse
-
-
-def loop_filter(env, out_height, exponent, normalisation):
-    """For each output pixel, for each map pixel: radiance x lobe x solid angle (pure Python)."""
-    height, width = env.shape[:2]
-    out = np.zeros((out_height, 2 * out_height, 3))
-    for i in range(out_height):
-        for j in range(2 * out_height):
-            t, p = math.pi * (i + 0.5) / out_height, 2 * math.pi * (j + 0.5) / (2 * out_height)
-            n = (math.sin(t) * math.sin(p), math.cos(t), math.sin(t) * math.cos(p))
-            for a in range(height):
-                top, bottom = math.pi * a / height, math.pi * (a + 1) / height
-                omega = (2 * math.pi / width) * (math.cos(top) - math.cos(bottom))
-                for b in range(width):
-                    tt, pp = math.pi * (a + 0.5) / height, 2 * math.pi * (b + 0.5) / width
-                    w = (math.sin(tt) * math.sin(pp), math.cos(tt), math.sin(tt) * math.cos(pp))
-                    cosine = max(0.0, n[0] * w[0] + n[1] * w[1] + n[2] * w[2])
-                    out[i, j] += env[a, b] * cosine**exponent * omega
-    return normalisation * out
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from pipeline.synth.faces import YAW_STD, sample_pose
 from pipeline.synth.hdri import procedural_sky
 from pipeline.synth.preview import face_alpha_statistics
 from pipeline.synth.render import render_view
-from pipeline.synth.seeds import rng_for
+from pipeline.seeds import rng_for
 from pipeline.synth.subject import Subject, sample_subject
 from tests.conftest import small_spec, write_dataset
 

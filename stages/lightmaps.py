@@ -1,0 +1,97 @@
+"""Stage ``lightmaps``: every HDR map at the working size, prefiltered.
+
+Maps: the procedural ones from ``synth`` and/or real ``.hdr``/``.exr`` files
+(validated, area-averaged). For each: the exact diffuse map, its 9-coefficient
+SH approximation and coefficients, and Phong maps for n = 1, 16, 32, 64; the
+SH approximation's error against the exact map is the stage's metric.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from pipeline.io.arrays import load_array, save_array
+from pipeline.io.datasets import read_hdri
+from pipeline.io.hdr import find_maps, load_equirect, resize_equirect
+from pipeline.io.manifest import MANIFEST, write_table
+from pipeline.io.sheet import grid, label, to_picture
+from pipeline.light.prefilter import PHONG_EXPONENTS, light_maps
+from pipeline.seeds import held_out
+from pipeline.stage import StageContext, StageResult, stage_main
+
+INPUTS = ("hdri", "real_hdris")
+OUTPUTS = ("lightmaps",)
+
+
+def environments(ctx: StageContext, hdri: Path, real: Path) -> list[dict]:
+    """The maps to prefilter: id, split, kind, source and the map at the working size."""
+    cfg = ctx.params
+    maps = []
+    if cfg.procedural:
+        for row in read_hdri(hdri).itertuples():
+            env = resize_equirect(np.asarray(load_array(hdri / row.path), dtype=np.float32), cfg.env_height)
+            maps.append({"hdri": row.hdri, "split": row.split, "kind": row.kind, "source": row.path, "env": env})
+    files = find_maps(real)
+    test = held_out(len(files), max(1, round(cfg.real_test_fraction * len(files))) if len(files) > 1 else 0,
+                    ctx.base.seed, "real hdri split")
+    for path, held in zip(files, test):
+        maps.append({"hdri": f"real_{path.stem}", "split": "test" if held else "train", "kind": "real",
+                     "source": path.name, "env": load_equirect(path, cfg.env_height)})
+    return maps
+
+
+def sh_errors(exact: np.ndarray, approximation: np.ndarray) -> tuple[float, float]:
+    """Mean and maximum relative error of the SH diffuse map (per pixel and channel)."""
+    relative = np.abs(approximation - exact) / np.maximum(exact, 1e-8)
+    return float(relative.mean()), float(relative.max())
+
+
+def preview_row(name: str, env: np.ndarray, maps: dict[str, np.ndarray]) -> list[np.ndarray]:
+    exposure = 0.5 / max(float(np.percentile(maps["diffuse"], 50)), 1e-6)
+    cells = [label(to_picture(env, exposure=exposure), f"{name} map"),
+             label(to_picture(maps["diffuse"], exposure=exposure), "diffuse"),
+             label(to_picture(maps["diffuse_sh"], exposure=exposure), "diffuse SH9")]
+    cells += [label(to_picture(maps["phong"][i], exposure=exposure), f"phong {n}") for i, n in enumerate(PHONG_EXPONENTS)]
+    return [c if c.shape[0] >= 64 else np.repeat(np.repeat(c, 64 // c.shape[0], 0), 64 // c.shape[0], 1) for c in cells]
+
+
+def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
+    out = outputs["lightmaps"]
+    rows, errors, previews = [], {}, []
+    for entry in tqdm(environments(ctx, inputs["hdri"], inputs["real_hdris"]), desc="light maps", unit="map"):
+        name = entry["hdri"]
+        maps = light_maps(entry["env"], ctx.params.lightmap_height)
+        paths = {"env": f"{name}/env.npy", **{key: f"{name}/{key}.npy" for key in maps}}
+        save_array(out / paths["env"], entry["env"])
+        for key, array in maps.items():
+            save_array(out / paths[key], array, dtype=np.float32 if key == "sh" else np.float16)
+        mean, worst = sh_errors(maps["diffuse"], maps["diffuse_sh"])
+        errors[name] = {"sh_rel_error_mean": mean, "sh_rel_error_max": worst}
+        rows.append({**{k: entry[k] for k in ("hdri", "split", "kind", "source")},
+                     "env_height": entry["env"].shape[0], "height": ctx.params.lightmap_height,
+                     "width": 2 * ctx.params.lightmap_height, "phong_exponents": list(PHONG_EXPONENTS),
+                     "sh_rel_error_mean": mean, "sh_rel_error_max": worst, **paths})
+        if len(previews) < 4:
+            previews.append(preview_row(name, entry["env"], maps))
+    manifest = pd.DataFrame(rows)
+    write_table(out / MANIFEST, manifest)
+    metrics = {
+        "maps": len(manifest), "real_maps": int((manifest["kind"] == "real").sum()),
+        "test_maps": int((manifest["split"] == "test").sum()),
+        "sh_rel_error_mean": float(manifest["sh_rel_error_mean"].mean()),
+        "sh_rel_error_max": float(manifest["sh_rel_error_max"].max()),
+        "per_map": errors,
+    }
+    return StageResult(metrics=metrics, previews={"light_maps": grid(previews)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    return stage_main("lightmaps", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
