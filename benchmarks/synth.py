@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from timing import median_seconds
 
 from pipeline.camera.eg3d import camera_label, orbit_camera
 from pipeline.config import load_params
@@ -27,15 +28,6 @@ from pipeline.synth.render import lit_image, render_view, trace
 from pipeline.seeds import rng_for
 from pipeline.synth.shading import shade
 from pipeline.synth.subject import sample_subject
-
-
-def median_time(function, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def main() -> None:
@@ -59,15 +51,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         timings = {
-            "subject sampling": median_time(lambda: sample_subject(rng_for(0, "subject", 1))),
-            "trace (rays, hits, fuzz)": median_time(lambda: trace(subject, camera, res, ss)),
-            f"OLAT stack, {raw.lights} lights": median_time(lambda: [lit_image(subject, samples, d) for d in lights.directions], 1),
-            "  of which shadow rays": median_time(lambda: [shade(subject, samples.solid, d) for d in lights.directions], 1)
-            - median_time(lambda: [shade(subject, samples.solid, d, shadows=False) for d in lights.directions], 1),
-            "whole view (render_view)": median_time(lambda: render_view(subject, camera, lights.directions, lights.solid_angles, res, ss), 1),
-            "write one view (float16 .npy)": median_time(lambda: save_array(Path(tmp) / "olat.npy", view.olat)),
-            "one HDR map": median_time(lambda: procedural_sky(rng_for(0, "hdri", 1), raw.hdri_height)),
-            "one face image": median_time(lambda: render_face(face_spec, 0, maps)),
+            "subject sampling": median_seconds(lambda: sample_subject(rng_for(0, "subject", 1))),
+            "trace (rays, hits, fuzz)": median_seconds(lambda: trace(subject, camera, res, ss)),
+            f"OLAT stack, {raw.lights} lights": median_seconds(lambda: [lit_image(subject, samples, d) for d in lights.directions], 1),
+            "  of which shadow rays": median_seconds(lambda: [shade(subject, samples.solid, d) for d in lights.directions], 1)
+            - median_seconds(lambda: [shade(subject, samples.solid, d, shadows=False) for d in lights.directions], 1),
+            "whole view (render_view)": median_seconds(lambda: render_view(subject, camera, lights.directions, lights.solid_angles, res, ss), 1),
+            "write one view (float16 .npy)": median_seconds(lambda: save_array(Path(tmp) / "olat.npy", view.olat)),
+            "one HDR map": median_seconds(lambda: procedural_sky(rng_for(0, "hdri", 1), raw.hdri_height)),
+            "one face image": median_seconds(lambda: render_face(face_spec, 0, maps)),
         }
     per_view = timings["whole view (render_view)"]
     print(f"profile {args.profile}: {res}x{res} x{ss}^2 samples, {raw.lights} lights, faces {raw.face_resolution}^2 x{raw.face_supersample}^2")

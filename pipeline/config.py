@@ -87,6 +87,54 @@ class RelightParams(Section):
     exposure_median: float = Field(gt=0, le=1, description="composites: linear luminance of the subject's median pixel")
 
 
+class TrimapsParams(Section):
+    band_fraction: list[float] = Field(min_length=2, max_length=2, description="unknown band width range, as fractions of image size")
+    fg_threshold: float = Field(gt=0.5, le=1.0, description="alpha at or above which a pixel is foreground")
+    thin_fraction: float = Field(ge=0, le=0.2, description="coarse segmentation drops parts thinner than about twice this")
+    jitter_fraction: float = Field(ge=0, le=0.2, description="coarse segmentation outline error, fraction of size")
+    coarse_band_fraction: float = Field(gt=0, le=0.3, description="unknown band of the coarse trimap, fraction of size")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TrimapsParams:
+        low, high = self.band_fraction
+        if not 0 < low <= high <= 0.5:
+            raise ValueError("band_fraction must be [low, high] with 0 < low <= high <= 0.5")
+        return self
+
+
+class TrainMattingParams(Section):
+    widths: list[int] = Field(min_length=3, max_length=7, description="encoder widths (published: 32 ... 512)")
+    guidance: bool = Field(description="add colour-guidance inputs (spread F and B, unmixing alpha); false: the published inputs")
+    norm: bool = Field(description="group normalisation in the U-Net (converges much faster here; the paper names none)")
+    steps: int = Field(ge=1, le=10_000_000)
+    batch: int = Field(ge=1, le=1024)
+    crop: int = Field(ge=16, le=4096, description="square training crops (fully convolutional net)")
+    learning_rate: float = Field(gt=0, le=1)
+    coarse_share: float = Field(ge=0, le=1, description="share of samples given a coarse trimap")
+    texture_share: float = Field(ge=0, le=1, description="share of samples over a procedural texture")
+    band_fraction: list[float] = Field(min_length=2, max_length=2, description="generated-trimap band widths")
+    loss_alpha: float = Field(ge=0)
+    loss_composition: float = Field(ge=0)
+    loss_foreground: float = Field(ge=0)
+    loss_trimap: float = Field(ge=0)
+    loss_gradient: float = Field(ge=0)
+    adversarial_weight: float = Field(ge=0, description="WGAN-GP term; 0 disables the critic")
+    checkpoint_every: int = Field(ge=1)
+    threads: int = Field(ge=1, le=256, description="torch CPU threads")
+
+    @model_validator(mode="after")
+    def _crop_divides(self) -> TrainMattingParams:
+        if self.crop % 2 ** (len(self.widths) - 1):
+            raise ValueError(f"crop must be a multiple of {2 ** (len(self.widths) - 1)} for {len(self.widths)} levels")
+        return self
+
+
+class EvaluateMattingParams(Section):
+    closed_form: bool = Field(description="also run closed-form matting (pymatting) as the classical baseline")
+    max_images: int = Field(ge=1, description="test images evaluated (the first ones, in manifest order)")
+    grid_rows: int = Field(ge=1, le=64, description="test images shown in the report grid")
+
+
 class FlowParams(Section):
     retries: int = Field(ge=0, le=10, description="retries of a failed stage task")
     retry_delay_s: float = Field(ge=0, le=3600, description="seconds between retries")
@@ -98,6 +146,9 @@ SECTIONS: dict[str, type[Section]] = {
     "synth": SynthParams,
     "lightmaps": LightmapsParams,
     "relight": RelightParams,
+    "trimaps": TrimapsParams,
+    "train_matting": TrainMattingParams,
+    "evaluate_matting": EvaluateMattingParams,
     "flow": FlowParams,
 }
 

@@ -63,6 +63,7 @@ class StageGraphEntry:
     outs: tuple[str, ...]
     params: tuple[str, ...]
     metrics: tuple[str, ...]
+    plots: tuple[str, ...] = ()
 
 
 def _paths(items: list) -> tuple[str, ...]:
@@ -98,7 +99,7 @@ def read_dvc_stage(name: str, dvc_yaml: str | Path = "dvc.yaml", resolve: bool =
         params.extend([item] if isinstance(item, str) else [k for entry in item.values() for k in entry])
     return StageGraphEntry(
         name=name, cmd=stage["cmd"], deps=_paths(stage.get("deps")), outs=_paths(stage.get("outs")),
-        params=tuple(params), metrics=_paths(stage.get("metrics")),
+        params=tuple(params), metrics=_paths(stage.get("metrics")), plots=_paths(stage.get("plots")),
     )
 
 

@@ -20,6 +20,7 @@ INVOCATION_TAG = "lightstage.invocation"
 STAGE_TAG = "lightstage.stage"
 COMMIT_TAG = "lightstage.git_commit"
 BATCH = 100  # MLflow accepts at most 100 params or tags per log_batch call
+METRIC_BATCH = 1000  # and at most 1000 metrics
 
 
 def tracking_uri(root: str | Path) -> str:
@@ -99,8 +100,10 @@ def _parent_for(client, root: Path, commit: str) -> tuple[str, bool]:
 def log_stage(
     root: str | Path, stage: str, params: Mapping[str, object], metrics: Mapping[str, float],
     tags: Mapping[str, str], artifacts: Mapping[str, list[Path]], commit: str,
+    history: list[tuple[int, Mapping[str, float]]] = (),
 ) -> str:
-    """Record one stage run as a nested run; return its id. Params, metrics and tags go in batches."""
+    """Record one stage run as a nested run; return its id. Params, metrics (with any per-step
+    ``history`` curves, as ``train/<name>``) and tags go in batches."""
     from mlflow.entities import Metric, Param, RunTag
 
     root = Path(root)
@@ -115,9 +118,11 @@ def log_stage(
     all_params = [Param(k, str(v)) for k, v in params.items()]
     all_tags = [RunTag(k, v) for k, v in tags.items()]
     all_metrics = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
-    for start in range(0, max(len(all_params), len(all_tags), len(all_metrics)), BATCH):
-        end = start + BATCH
-        client.log_batch(run_id, metrics=all_metrics[start:end], params=all_params[start:end], tags=all_tags[start:end])
+    all_metrics += [Metric(f"train/{k}", float(v), now, step) for step, values in history for k, v in values.items()]
+    for start in range(0, max(len(all_params), len(all_tags)), BATCH):
+        client.log_batch(run_id, params=all_params[start:start + BATCH], tags=all_tags[start:start + BATCH])
+    for start in range(0, len(all_metrics), METRIC_BATCH):
+        client.log_batch(run_id, metrics=all_metrics[start:start + METRIC_BATCH])
     for folder, paths in artifacts.items():
         for path in paths:
             client.log_artifact(run_id, str(path), artifact_path=folder)

@@ -74,8 +74,9 @@ def test_command_paths_are_the_declared_deps_and_outs(name):
     stage = read_dvc_stage(name, ROOT / "dvc.yaml")
     words = shlex.split(stage.cmd)
     paths = [words[i + 1] for i, w in enumerate(words) if w.startswith("--") and i + 1 < len(words)]
-    declared = set(stage.deps) | set(stage.outs) | set(stage.metrics)
+    declared = set(stage.deps) | set(stage.outs) | set(stage.metrics) | set(stage.plots)
     assert set(paths) <= declared, f"{name}: command paths {set(paths) - declared} are not declared in dvc.yaml"
-    assert set(stage.outs) | set(stage.metrics) <= set(paths)
-    assert all(out.startswith("data/") for out in stage.outs)
+    assert set(stage.outs) | set(stage.metrics) | set(stage.plots) <= set(paths)
+    assert all(out.startswith(("data/", "reports/")) for out in stage.outs)
     assert all(m.startswith("metrics/") for m in stage.metrics)
+    assert all(p.startswith("plots/") for p in stage.plots)

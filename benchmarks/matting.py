@@ -1,0 +1,49 @@
+"""Matting inference time per image, and the parameter count, for the configured widths.
+
+    .venv/bin/python benchmarks/matting.py [--profile default] [--threads 2]
+
+Times one forward pass (median of several) at 128x128 and 256x256 for the
+network, and closed-form matting (pymatting) on the same image as the baseline,
+printing each and their ratio, all from this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+import yaml
+
+from timing import median_seconds
+
+from pipeline.matting.inference import closed_form, predict
+from pipeline.matting.trimap import trimap_from_alpha
+from pipeline.models.matting import MattingConfig, MattingNet
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="default", choices=("tiny", "default", "paper"))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    params = yaml.safe_load(open("params.yaml"))
+    widths = (params.get("profiles", {}).get(args.profile, {}).get("train_matting") or {}).get("widths") or params["train_matting"]["widths"]
+    torch.set_num_threads(args.threads)
+    model = MattingNet(MattingConfig(widths=tuple(widths))).eval()
+    print(f"profile {args.profile}: widths {widths}, {sum(p.numel() for p in model.parameters()):,} parameters, {args.threads} threads")
+    rng = np.random.default_rng(0)
+    for size in (128, 256):
+        y, x = np.mgrid[:size, :size] - size / 2
+        alpha = np.clip((size * 0.3 - np.hypot(x, y)) / 3 + 0.5, 0, 1)
+        image = rng.uniform(0, 1, (size, size, 3)).astype(np.float32)
+        trimap = trimap_from_alpha(alpha, max(1, size // 40))
+        predict(model, image, trimap, clamp_known=True)  # warm-up
+        network = median_seconds(lambda: predict(model, image, trimap, clamp_known=True), 5)
+        baseline = median_seconds(lambda: closed_form(image, trimap), 2)
+        print(f"{size}x{size}: network {network * 1000:.1f} ms/image ({1 / network:.1f} fps), "
+              f"closed-form {baseline * 1000:.1f} ms/image, closed-form / network = {baseline / network:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

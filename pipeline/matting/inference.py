@@ -1,0 +1,46 @@
+"""Running a matting method on one image: the network, and closed-form matting as the baseline."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from pipeline.matting.guidance import colour_guidance
+from pipeline.matting.trimap import BACKGROUND, FOREGROUND, trimap_classes
+from pipeline.models.matting import MattingNet
+
+REFINED_VALUES = np.array([BACKGROUND, 128, FOREGROUND], dtype=np.uint8)
+
+
+class Matte(NamedTuple):
+    alpha: np.ndarray  # (H, W) in [0, 1]
+    foreground: np.ndarray  # (H, W, 3) sRGB in [0, 1]
+    refined_trimap: np.ndarray  # (H, W) uint8 0 / 128 / 255
+
+
+@torch.no_grad()
+def predict(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_known: bool) -> Matte:
+    """The network's matte of an sRGB image (H, W, 3) given a trimap (H, W) uint8. With
+    ``clamp_known`` the trimap's known regions are taken as given (it came from a reliable source)."""
+    height, width = trimap.shape
+    pad_h, pad_w = (-height) % model.divisor, (-width) % model.divisor
+    x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
+    t = F.one_hot(torch.from_numpy(trimap_classes(trimap)), 3).permute(2, 0, 1)[None].float()
+    g = torch.from_numpy(colour_guidance(image.astype(np.float32), trimap)).permute(2, 0, 1)[None]
+    x, t, g = (F.pad(v, (0, pad_w, 0, pad_h), mode="replicate") for v in (x, t, g))
+    out = model(x, t, g)
+    alpha = out.alpha[0, 0, :height, :width].numpy().astype(np.float64)
+    if clamp_known:
+        alpha = np.where(trimap == FOREGROUND, 1.0, np.where(trimap == BACKGROUND, 0.0, alpha))
+    refined = REFINED_VALUES[out.trimap_logits[0, :, :height, :width].argmax(0).numpy()]
+    return Matte(alpha=alpha, foreground=out.foreground[0, :, :height, :width].permute(1, 2, 0).numpy(), refined_trimap=refined)
+
+
+def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """Closed-form matting (Levin et al. 2008, the ``pymatting`` package): alpha (H, W)."""
+    from pymatting import estimate_alpha_cf
+
+    return np.clip(estimate_alpha_cf(image.astype(np.float64), trimap.astype(np.float64) / 255.0), 0.0, 1.0)

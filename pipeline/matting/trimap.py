@@ -1,0 +1,76 @@
+"""Trimaps from alpha mattes, and the coarse segmentation a model sees at inference.
+
+Conventions (SYSTEMS.md section 2): 0 background, 128 unknown, 255 foreground.
+The unknown band is ``dilate(alpha > 0) - erode(alpha >= fg_threshold)``, both
+with a disc of radius ``width`` pixels, so it reaches ``width`` pixels beyond
+the last non-zero alpha and ``width`` pixels inside the solid foreground.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+BACKGROUND, UNKNOWN, FOREGROUND = 0, 128, 255
+
+
+def disc(radius: int) -> np.ndarray:
+    """A boolean disc (2r+1, 2r+1): pixels within ``radius`` of the centre."""
+    y, x = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    return x * x + y * y <= radius * radius
+
+
+def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    return ndimage.binary_dilation(mask, structure=disc(radius)) if radius > 0 else mask.copy()
+
+
+def erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    # Outside the frame counts as foreground: a subject cut by the frame has no matte edge there.
+    return ndimage.binary_erosion(mask, structure=disc(radius), border_value=1) if radius > 0 else mask.copy()
+
+
+def trimap_from_alpha(alpha: np.ndarray, width: int, fg_threshold: float = 0.95) -> np.ndarray:
+    """uint8 trimap (H, W) with an unknown band ``width`` pixels wide on each side of the edge."""
+    foreground = erode(alpha >= fg_threshold, width)
+    possible = dilate(alpha > 0, width)
+    trimap = np.full(alpha.shape, BACKGROUND, dtype=np.uint8)
+    trimap[possible] = UNKNOWN
+    trimap[foreground] = FOREGROUND
+    return trimap
+
+
+def band_width(rng: np.random.Generator, size: int, fraction_range: tuple[float, float]) -> int:
+    """A band width in pixels drawn uniformly from a range given as fractions of the image size."""
+    low, high = (max(1, round(f * size)) for f in fraction_range)
+    return int(rng.integers(low, high + 1))
+
+
+def coarse_segmentation(alpha: np.ndarray, rng: np.random.Generator, thin_radius: int, jitter: int) -> np.ndarray:
+    """A simulated off-the-shelf person segmentation (bool (H, W)): alpha binarised at 0.5,
+    opened so that parts thinner than ~2 ``thin_radius`` vanish, then its outline pushed in or
+    out by up to ``jitter`` pixels along a smooth random field."""
+    mask = ndimage.binary_opening(alpha >= 0.5, structure=disc(thin_radius))
+    inside = ndimage.distance_transform_edt(mask)
+    outside = ndimage.distance_transform_edt(~mask)
+    signed = np.where(mask, inside, -outside)
+    field = ndimage.gaussian_filter(rng.normal(size=alpha.shape), sigma=alpha.shape[0] / 8)
+    field *= jitter / max(np.abs(field).max(), 1e-9)
+    return signed + field > 0.5
+
+
+def coarse_trimap(segmentation: np.ndarray, width: int) -> np.ndarray:
+    """The trimap a model gets at inference: a band of ``width`` pixels around the segmentation edge."""
+    trimap = np.full(segmentation.shape, BACKGROUND, dtype=np.uint8)
+    trimap[dilate(segmentation, width)] = UNKNOWN
+    trimap[erode(segmentation, width)] = FOREGROUND
+    return trimap
+
+
+def trimap_classes(trimap: np.ndarray) -> np.ndarray:
+    """Class indices (H, W): 0 background, 1 unknown, 2 foreground."""
+    return np.select([trimap == BACKGROUND, trimap == UNKNOWN], [0, 1], 2).astype(np.int64)
+
+
+def true_trimap_classes(alpha: np.ndarray, low: float = 0.01, high: float = 0.99) -> np.ndarray:
+    """What the trimap-refinement decoder should say (H, W): where alpha is really 0, fractional or 1."""
+    return np.select([alpha <= low, alpha < high], [0, 1], 2).astype(np.int64)

@@ -1,0 +1,1 @@
+"""Image, normal, matting, GAN and temporal metrics."""

@@ -1,0 +1,1 @@
+"""Models: each an nn.Module with a typed config beside it."""

@@ -1,0 +1,111 @@
+"""The matting module of Total Relighting: one U-Net encoder, three decoders.
+
+Input: an sRGB image and a trimap (one-hot: background, unknown, foreground), and,
+when ``guidance`` is set (our addition, see pipeline/matting/guidance.py), seven
+colour-guidance channels.
+Outputs: refined trimap logits, alpha and foreground colour. The trimap and
+foreground decoders are four up-sampling blocks (published widths 256, 128, 64,
+32, LeakyReLU); the alpha decoder is the same followed by 7x7, 5x5 and 3x3
+convolutions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from pipeline.nn.blocks import Decoder, Encoder
+from pipeline.nn.losses import gradient_l1, masked_l1
+
+
+@dataclass(frozen=True)
+class MattingConfig:
+    widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # encoder; decoders mirror all but the last
+    guidance: bool = False  # seven extra input channels: spread F, spread B, unmixing alpha
+    norm: bool = False  # group normalisation after each convolution of the U-Net (the paper names none)
+
+    @property
+    def in_channels(self) -> int:
+        return 6 + (7 if self.guidance else 0)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class MattingOutput(NamedTuple):
+    trimap_logits: torch.Tensor  # (B, 3, H, W)
+    alpha: torch.Tensor  # (B, 1, H, W) in [0, 1]
+    foreground: torch.Tensor  # (B, 3, H, W) in [0, 1]
+
+
+class MattingNet(nn.Module):
+    def __init__(self, config: MattingConfig):
+        super().__init__()
+        self.config = config
+        encoder_widths = tuple(config.widths)
+        decoder_widths = tuple(reversed(encoder_widths[:-1]))
+        self.encoder = Encoder(config.in_channels, encoder_widths, act="relu", norm=config.norm)
+        self.trimap_decoder = Decoder(encoder_widths, decoder_widths, norm=config.norm)
+        self.alpha_decoder = Decoder(encoder_widths, decoder_widths, norm=config.norm)
+        self.foreground_decoder = Decoder(encoder_widths, decoder_widths, norm=config.norm)
+        last = decoder_widths[-1]
+        self.trimap_head = nn.Conv2d(last, 3, 1)
+        self.alpha_head = nn.Sequential(
+            nn.Conv2d(last, last, 7, padding=3), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(last, last, 5, padding=2), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(last, 1, 3, padding=1),
+        )
+        self.foreground_head = nn.Conv2d(last, 3, 1)
+
+    @property
+    def divisor(self) -> int:
+        """Input height and width must be multiples of this."""
+        return 2 ** (len(self.config.widths) - 1)
+
+    def forward(self, image: torch.Tensor, trimap: torch.Tensor, guidance: torch.Tensor | None = None) -> MattingOutput:
+        # image (B, 3, H, W) sRGB in [0, 1]; trimap (B, 3, H, W) one-hot; guidance (B, 7, H, W) if configured
+        inputs = [image, trimap] + ([guidance] if self.config.guidance else [])
+        features = self.encoder(torch.cat(inputs, dim=1))
+        return MattingOutput(
+            trimap_logits=self.trimap_head(self.trimap_decoder(features)),
+            alpha=torch.sigmoid(self.alpha_head(self.alpha_decoder(features))),
+            foreground=torch.sigmoid(self.foreground_head(self.foreground_decoder(features))),
+        )
+
+
+class MattingBatch(NamedTuple):
+    image: torch.Tensor  # (B, 3, H, W) composite, sRGB [0, 1]
+    trimap: torch.Tensor  # (B, 3, H, W) one-hot input trimap
+    unknown: torch.Tensor  # (B, 1, H, W) the input trimap's unknown region
+    alpha: torch.Tensor  # (B, 1, H, W) truth
+    foreground: torch.Tensor  # (B, 3, H, W) truth, sRGB
+    background: torch.Tensor  # (B, 3, H, W) sRGB
+    true_trimap: torch.Tensor  # (B, H, W) class indices: where alpha is 0, fractional, 1
+    guidance: torch.Tensor  # (B, 7, H, W) colour guidance from the input trimap
+
+
+@dataclass(frozen=True)
+class MattingLossWeights:
+    alpha: float = 1.0
+    composition: float = 1.0
+    foreground: float = 0.5
+    trimap: float = 0.2
+    gradient: float = 1.0
+
+
+def matting_losses(out: MattingOutput, batch: MattingBatch, weights: MattingLossWeights) -> dict[str, torch.Tensor]:
+    """Alpha L1 on the unknown region, compositional L1 there, foreground L1 where alpha > 0,
+    trimap cross-entropy, alpha-gradient L1 on the unknown region; ``total`` is their weighted sum."""
+    recomposed = out.alpha * batch.foreground + (1 - out.alpha) * batch.background
+    losses = {
+        "alpha": masked_l1(out.alpha, batch.alpha, batch.unknown),
+        "composition": masked_l1(recomposed, batch.image, batch.unknown),
+        "foreground": masked_l1(out.foreground, batch.foreground, (batch.alpha > 0).float()),
+        "trimap": nn.functional.cross_entropy(out.trimap_logits, batch.true_trimap),
+        "gradient": gradient_l1(out.alpha, batch.alpha, batch.unknown),
+    }
+    losses["total"] = sum(getattr(weights, name) * value for name, value in losses.items())
+    return losses

@@ -1,0 +1,1 @@
+"""Layers, blocks and losses shared by the models."""

@@ -1,0 +1,54 @@
+"""The unknown band really has the width asked for (a known public recipe gets this wrong)."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from pipeline.matting.trimap import (BACKGROUND, FOREGROUND, UNKNOWN, band_width, coarse_segmentation, coarse_trimap,
+                                     trimap_from_alpha)
+
+
+def soft_disc(size=96, radius=28.0, soft=4.0):
+    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
+    r = np.hypot(x, y)
+    return np.clip((radius + soft - r) / (2 * soft), 0, 1)
+
+
+@pytest.mark.parametrize("width", [1, 3, 7, 12])
+def test_band_reaches_exactly_width_pixels_each_side(width):
+    alpha = soft_disc()
+    trimap = trimap_from_alpha(alpha, width)
+    unknown = trimap == UNKNOWN
+    # Outside: every pixel within `width` of a non-zero alpha is unknown, and none further.
+    outside = ndimage.distance_transform_edt(alpha == 0)
+    assert unknown[(outside > 0) & (outside <= width)].all()
+    assert not unknown[outside > width].any()
+    assert outside[unknown].max() == pytest.approx(width, abs=0.5)
+    # Inside: the solid foreground loses exactly `width` pixels to the band.
+    solid = alpha >= 0.95
+    inside = ndimage.distance_transform_edt(solid)
+    assert (trimap[(inside > 0) & (inside <= width)] == UNKNOWN).all()
+    assert (trimap[inside > width] == FOREGROUND).all()
+    assert (trimap[outside > width] == BACKGROUND).all()
+    assert unknown[(alpha > 0) & (alpha < 0.95)].all()  # every fractional pixel is unknown
+
+
+def test_band_width_scales_with_image_size():
+    rng = np.random.default_rng(0)
+    small = [band_width(rng, 128, (0.01, 0.05)) for _ in range(200)]
+    large = [band_width(rng, 1024, (0.01, 0.05)) for _ in range(200)]
+    assert min(small) >= 1 and max(small) <= 6
+    assert min(large) >= 10 and max(large) <= 51 and np.mean(large) > 6 * np.mean(small)
+
+
+def test_coarse_segmentation_misses_thin_parts_and_is_deterministic():
+    alpha = soft_disc(soft=0.5)
+    alpha[10:80, 47:49] = 1.0  # a 2-pixel strand
+    seg_a = coarse_segmentation(alpha, np.random.default_rng(3), thin_radius=2, jitter=2)
+    seg_b = coarse_segmentation(alpha, np.random.default_rng(3), thin_radius=2, jitter=2)
+    assert np.array_equal(seg_a, seg_b)
+    assert not seg_a[12:16, 47:49].any()  # the strand, far from the disc, is gone
+    iou = (seg_a & (alpha > 0.5)).sum() / (seg_a | (alpha > 0.5)).sum()
+    assert 0.8 < iou < 1.0  # close to, but not, the truth
+    trimap = coarse_trimap(seg_a, 4)
+    assert set(np.unique(trimap)) == {BACKGROUND, UNKNOWN, FOREGROUND}
