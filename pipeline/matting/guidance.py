@@ -12,7 +12,9 @@ import numpy as np
 from pipeline.matting.trimap import BACKGROUND, FOREGROUND
 
 SCALES = (16.0, 8.0, 4.0, 2.0, 1.0)  # coarse to fine; finer ones win where they see enough known pixels
-CHANNELS = 7  # F (3), B (3), alpha (1)
+CHANNELS = 8  # F (3), B (3), unmixing alpha (1), guided-filter alpha (1)
+GUIDED_RADIUS = 4
+GUIDED_EPSILON = 1e-4
 
 
 def spread(image: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -27,11 +29,33 @@ def spread(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.where(known[..., None] > 0, image, estimate)
 
 
+def guided_filter(image: np.ndarray, source: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
+    """He et al.'s guided filter with a colour guide (H, W, 3): ``source`` (H, W) refit, in every
+    window, as an affine function of the image colour (the local colour-line model of matting)."""
+    size = (2 * radius + 1, 2 * radius + 1)
+
+    def mean(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, size, borderType=cv2.BORDER_REFLECT)
+
+    image = image.astype(np.float32)
+    source = source.astype(np.float32)
+    mean_i, mean_p = mean(image), mean(source)
+    cov_ip = mean(image * source[..., None]) - mean_i * mean_p[..., None]
+    outer = np.einsum("hwc,hwd->hwcd", image, image).reshape(*image.shape[:2], 9)
+    cov_ii = (mean(outer).reshape(*image.shape[:2], 3, 3) - np.einsum("hwc,hwd->hwcd", mean_i, mean_i))
+    a = np.linalg.solve(cov_ii + epsilon * np.eye(3, dtype=np.float32), cov_ip[..., None])[..., 0]
+    b = mean_p - np.sum(a * mean_i, axis=-1)
+    return np.sum(mean(a) * image, axis=-1) + mean(b)
+
+
 def colour_guidance(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
-    """(H, W, 7): spread foreground colour, spread background colour, and the unmixing alpha."""
+    """(H, W, 8): spread foreground colour, spread background colour, the unmixing alpha, and the
+    trimap refit by the guided filter."""
     foreground = spread(image, trimap == FOREGROUND)
     background = spread(image, trimap == BACKGROUND)
     difference = foreground - background
     alpha = np.sum((image - background) * difference, axis=-1) / (np.sum(difference**2, axis=-1) + 1e-3)
     alpha = np.where(trimap == FOREGROUND, 1.0, np.where(trimap == BACKGROUND, 0.0, np.clip(alpha, 0.0, 1.0)))
-    return np.concatenate([foreground, background, alpha[..., None]], axis=-1).astype(np.float32)
+    guided = np.clip(guided_filter(image, alpha, GUIDED_RADIUS, GUIDED_EPSILON), 0.0, 1.0)
+    guided = np.where(trimap == FOREGROUND, 1.0, np.where(trimap == BACKGROUND, 0.0, guided))
+    return np.concatenate([foreground, background, alpha[..., None], guided[..., None]], axis=-1).astype(np.float32)

@@ -1,7 +1,7 @@
 """The matting module of Total Relighting: one U-Net encoder, three decoders.
 
 Input: an sRGB image and a trimap (one-hot: background, unknown, foreground), and,
-when ``guidance`` is set (our addition, see pipeline/matting/guidance.py), seven
+when ``guidance`` is set (our addition, see pipeline/matting/guidance.py), eight
 colour-guidance channels.
 Outputs: refined trimap logits, alpha and foreground colour. The trimap and
 foreground decoders are four up-sampling blocks (published widths 256, 128, 64,
@@ -20,16 +20,18 @@ from torch import nn
 from pipeline.nn.blocks import Decoder, Encoder
 from pipeline.nn.losses import gradient_l1, masked_l1
 
+GUIDANCE_CHANNELS = 8  # pipeline.matting.guidance.CHANNELS (models do not import the data side)
+
 
 @dataclass(frozen=True)
 class MattingConfig:
     widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # encoder; decoders mirror all but the last
-    guidance: bool = False  # seven extra input channels: spread F, spread B, unmixing alpha
+    guidance: bool = False  # extra input channels: spread F, spread B, unmixing alpha, guided-filter alpha
     norm: bool = False  # group normalisation after each convolution of the U-Net (the paper names none)
 
     @property
     def in_channels(self) -> int:
-        return 6 + (7 if self.guidance else 0)
+        return 6 + (GUIDANCE_CHANNELS if self.guidance else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,7 +68,7 @@ class MattingNet(nn.Module):
         return 2 ** (len(self.config.widths) - 1)
 
     def forward(self, image: torch.Tensor, trimap: torch.Tensor, guidance: torch.Tensor | None = None) -> MattingOutput:
-        # image (B, 3, H, W) sRGB in [0, 1]; trimap (B, 3, H, W) one-hot; guidance (B, 7, H, W) if configured
+        # image (B, 3, H, W) sRGB in [0, 1]; trimap (B, 3, H, W) one-hot; guidance (B, 8, H, W) if configured
         inputs = [image, trimap] + ([guidance] if self.config.guidance else [])
         features = self.encoder(torch.cat(inputs, dim=1))
         return MattingOutput(
@@ -84,7 +86,7 @@ class MattingBatch(NamedTuple):
     foreground: torch.Tensor  # (B, 3, H, W) truth, sRGB
     background: torch.Tensor  # (B, 3, H, W) sRGB
     true_trimap: torch.Tensor  # (B, H, W) class indices: where alpha is 0, fractional, 1
-    guidance: torch.Tensor  # (B, 7, H, W) colour guidance from the input trimap
+    guidance: torch.Tensor  # (B, 8, H, W) colour guidance from the input trimap
 
 
 @dataclass(frozen=True)
