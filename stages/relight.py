@@ -38,14 +38,17 @@ def load_environments(directory: Path) -> tuple[pd.DataFrame, dict[str, Environm
     return manifest, maps
 
 
-def _save_lit(out: Path, stem: str, lit: LitView, alpha: np.ndarray, target: float) -> dict:
-    paths = {f"{field}_{stem[-1]}": f"{stem}_{field}.npy" for field in ("relit", "diffuse", "specular", "background")}
+def _save_lit(out: Path, stem: str, side: str, lit: LitView, alpha: np.ndarray, target: float) -> dict:
+    """Write one side of a pair; return its manifest columns (paths and exposure, suffixed by side)."""
+    row = {}
     for field in ("relit", "diffuse", "specular", "background"):
-        save_array(out / paths[f"{field}_{stem[-1]}"], getattr(lit, field))
+        row[f"{field}_{side}"] = f"{stem}_{field}.npy"
+        save_array(out / row[f"{field}_{side}"], getattr(lit, field))
     exposure = subject_exposure(lit.relit, alpha, target)
-    paths[f"composite_{stem[-1]}"] = f"{stem}_composite.png"
-    save_png(out / paths[f"composite_{stem[-1]}"], srgb_encode(composite(lit.relit, alpha, lit.background) * exposure))
-    return {**paths, f"exposure_{stem[-1]}": exposure}
+    row[f"composite_{side}"] = f"{stem}_composite.png"
+    save_png(out / row[f"composite_{side}"], srgb_encode(composite(lit.relit, alpha, lit.background) * exposure))
+    row[f"exposure_{side}"] = exposure
+    return row
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
@@ -72,7 +75,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                 lit = light_view(olat, directions, alpha, normals, np.asarray(view.camera), maps[name].rotated(turn))
                 stem = f"{view.subject}/v{view.view:02d}/p{pair:02d}_{side}"
                 row.update({f"hdri_{side}": name, f"rotation_{side}": 2 * np.pi * turn / maps[name].diffuse.shape[1],
-                            **_save_lit(out, stem, lit, alpha, cfg.exposure_median)})
+                            **_save_lit(out, stem, side, lit, alpha, cfg.exposure_median)})
                 if len(preview) < 8:
                     preview.append(_preview_cells(out, row, side, lit))
             rows.append(row)
