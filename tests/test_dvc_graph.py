@@ -7,7 +7,7 @@ import shlex
 import pytest
 import yaml
 
-from pipeline.config import PROFILES, SECTIONS
+from pipeline.config import SECTIONS, load_params
 from pipeline.lineage import read_dvc_stage
 from tests.conftest import ROOT
 
@@ -66,7 +66,7 @@ def test_deps_cover_imported_code(name):
 def test_params_are_the_stage_section(name):
     stage = read_dvc_stage(name, ROOT / "dvc.yaml")
     assert name in SECTIONS
-    assert sorted(stage.params) == sorted(["base", name] + [f"profiles.{p}.{name}" for p in PROFILES])
+    assert sorted(stage.params) == sorted(load_params(ROOT / "params.yaml").stage_keys(name))
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))

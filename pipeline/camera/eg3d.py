@@ -63,8 +63,3 @@ def normals_to_world(label: np.ndarray, normals: np.ndarray) -> np.ndarray:
     cam2world, _ = split_label(label)
     return normals @ cam2world[:3, :3].T
 
-
-def view_directions(label: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Unit directions (H, W, 3) from each pixel's surface point back to the camera (world space)."""
-    _, rays = pixel_rays(label, height, width)
-    return -rays
