@@ -135,6 +135,65 @@ class EvaluateMattingParams(Section):
     grid_rows: int = Field(ge=1, le=64, description="test images shown in the report grid")
 
 
+class RelightTrainParams(Section):
+    """What the three relighting training stages share."""
+
+    widths: list[int] = Field(min_length=2, max_length=8, description="U-Net encoder widths (published: 32, 64, 128, 256, 512, 512)")
+    bottleneck: int = Field(ge=1, le=4096, description="U-Net bottleneck width (published: 512)")
+    norm: bool = Field(description="group normalisation in the U-Net (converges faster on a CPU budget; the paper names none)")
+    steps: int = Field(ge=1, le=10_000_000)
+    batch: int = Field(ge=1, le=1024)
+    crop: int = Field(ge=8, le=4096, description="square training crops (fully convolutional nets; evaluation uses whole images)")
+    learning_rate: float = Field(gt=0, le=1)
+    checkpoint_every: int = Field(ge=1)
+    threads: int = Field(ge=1, le=256, description="torch CPU threads")
+
+    @model_validator(mode="after")
+    def _crop_divides(self):
+        if self.crop % 2 ** len(self.widths):
+            raise ValueError(f"crop must be a multiple of {2 ** len(self.widths)} for {len(self.widths)} U-Net levels")
+        return self
+
+
+Intrinsics = Literal["predicted", "true"]
+
+
+class TrainGeometryParams(RelightTrainParams):
+    loss_l1: float = Field(ge=0, description="L1 on normals")
+    loss_angular: float = Field(ge=0, description="mean angle (radians) between predicted and true normals")
+
+
+class TrainAlbedoParams(RelightTrainParams):
+    normals: Intrinsics = Field(description="normals the Albedo Net trains on: the Geometry Net's (what inference feeds) or the true ones")
+    loss_l1: float = Field(ge=0)
+    loss_gradient: float = Field(ge=0, description="multi-scale gradient L1, our stand-in for the VGG perceptual term")
+
+
+class TrainShadingParams(RelightTrainParams):
+    specular_widths: list[int] = Field(min_length=2, max_length=8, description="Specular Net encoder (published: 8 ... 256)")
+    specular_bottleneck: int = Field(ge=1, le=4096, description="Specular Net bottleneck (published: 256)")
+    renderer_output: Literal["direct", "residual"] = Field(
+        description="direct: the Neural Renderer outputs the relit image (published); residual: adds to albedo x diffuse map")
+    intrinsics: Intrinsics = Field(description="normals and albedo it trains on: predicted by the trained nets (what inference feeds) or true")
+    loss_l1: float = Field(ge=0)
+    loss_specular: float = Field(ge=0, description="L1 weighted by the luminance of S_hat (highlights)")
+    loss_gradient: float = Field(ge=0, description="multi-scale gradient L1, our stand-in for the VGG perceptual term")
+    adversarial_weight: float = Field(ge=0, description="WGAN-GP term (critic without sigmoid, penalty 10); 0 disables the critic")
+
+    @model_validator(mode="after")
+    def _specular_crop_divides(self):
+        if self.crop % 2 ** len(self.specular_widths):
+            raise ValueError(f"crop must be a multiple of {2 ** len(self.specular_widths)} for the Specular Net's levels")
+        return self
+
+
+class EvaluateRelightingParams(Section):
+    max_cases: int = Field(ge=1, description="test pairs evaluated (the first ones, in manifest order), each in both directions")
+    grid_rows: int = Field(ge=1, le=64, description="test cases shown in the report grid")
+    temporal_frames: int = Field(ge=3, le=4096, description="K: frames of the map's 360-degree turn (must divide the light-map width)")
+    exposure_median: float = Field(gt=0, le=1, description="pictures are compared exposed so the subject's median luminance is this")
+
+
 class FlowParams(Section):
     retries: int = Field(ge=0, le=10, description="retries of a failed stage task")
     retry_delay_s: float = Field(ge=0, le=3600, description="seconds between retries")
@@ -149,6 +208,10 @@ SECTIONS: dict[str, type[Section]] = {
     "trimaps": TrimapsParams,
     "train_matting": TrainMattingParams,
     "evaluate_matting": EvaluateMattingParams,
+    "train_geometry": TrainGeometryParams,
+    "train_albedo": TrainAlbedoParams,
+    "train_shading": TrainShadingParams,
+    "evaluate_relighting": EvaluateRelightingParams,
     "flow": FlowParams,
 }
 

@@ -18,9 +18,9 @@ from tqdm import tqdm
 from pipeline import DataError
 from pipeline.io.arrays import load_array, save_array, save_png, srgb_encode
 from pipeline.io.datasets import read_lightstage
-from pipeline.io.manifest import MANIFEST, read_table, write_table
+from pipeline.io.manifest import MANIFEST, write_table
 from pipeline.io.sheet import grid, label, to_picture
-from pipeline.light.pairs import Environment, LitView, light_view
+from pipeline.light.pairs import LitView, light_view, load_environments
 from pipeline.light.tonemap import composite, subject_exposure
 from pipeline.seeds import rng_for
 from pipeline.stage import StageContext, StageResult, stage_main
@@ -28,14 +28,6 @@ from pipeline.stage import StageContext, StageResult, stage_main
 INPUTS = ("lightstage", "lightmaps")
 OUTPUTS = ("relight",)
 MAP_EXPOSURE = 0.3  # light maps are irradiance-like: about 1/albedo brighter than the subject
-LIGHTMAP_COLUMNS = ("hdri", "split", "env", "diffuse", "phong", "width")
-
-
-def load_environments(directory: Path) -> tuple[pd.DataFrame, dict[str, Environment]]:
-    manifest = read_table(directory / MANIFEST, LIGHTMAP_COLUMNS)
-    maps = {row.hdri: Environment(*(np.asarray(load_array(directory / p), dtype=np.float32) for p in (row.env, row.diffuse, row.phong)))
-            for row in manifest.itertuples()}
-    return manifest, maps
 
 
 def _save_lit(out: Path, stem: str, side: str, lit: LitView, alpha: np.ndarray, target: float) -> dict:

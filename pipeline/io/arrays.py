@@ -42,11 +42,21 @@ def _shape_matches(actual: tuple[int, ...], expected: tuple[int | None, ...]) ->
     return len(actual) == len(expected) and all(e is None or a == e for a, e in zip(actual, expected))
 
 
-def srgb_encode(linear: np.ndarray) -> np.ndarray:
-    """Linear radiance in [0, 1] -> 8-bit sRGB (the standard piecewise curve)."""
+def srgb_curve(linear: np.ndarray) -> np.ndarray:
+    """Linear radiance, clipped to [0, 1] -> sRGB values in [0, 1] (float32; the standard piecewise curve)."""
     x = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)
-    srgb = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
-    return np.round(srgb * 255.0).astype(np.uint8)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055).astype(np.float32)
+
+
+def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
+    """The inverse of ``srgb_curve``: sRGB values in [0, 1] -> linear (float32)."""
+    x = np.clip(np.asarray(srgb, dtype=np.float32), 0.0, 1.0)
+    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4)).astype(np.float32)
+
+
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """Linear radiance in [0, 1] -> 8-bit sRGB."""
+    return np.round(srgb_curve(linear) * 255.0).astype(np.uint8)
 
 
 def save_png(path: str | Path, image: np.ndarray) -> None:

@@ -17,19 +17,13 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from pipeline.io.arrays import load_array, load_png
+from pipeline.io.arrays import load_array, load_png, srgb_curve
 from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.tonemap import composite
 from pipeline.matting.guidance import colour_guidance
 from pipeline.matting.trimap import (band_width, coarse_segmentation, coarse_trimap, trimap_classes, trimap_from_alpha,
                                      true_trimap_classes, UNKNOWN)
 from pipeline.models.matting import MattingBatch
-
-
-def srgb(linear: np.ndarray) -> np.ndarray:
-    """Linear -> sRGB in [0, 1] (float)."""
-    x = np.clip(linear, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -63,8 +57,8 @@ def load_samples(relight: Path, lightstage: Path, trimaps: Path, split: str) -> 
             background = np.asarray(load_array(relight / getattr(row, f"background_{side}")), dtype=np.float32)
             straight = np.divide(relit, alpha[..., None], out=np.zeros_like(relit), where=alpha[..., None] > 1e-3)
             samples.append(MattingSample(
-                name=f"{row.subject}_v{row.view:02d}_p{row.pair:02d}_{side}", foreground=srgb(straight * exposure),
-                alpha=alpha, background=srgb(background * exposure), trimap=trimap, coarse_trimap=coarse))
+                name=f"{row.subject}_v{row.view:02d}_p{row.pair:02d}_{side}", foreground=srgb_curve(straight * exposure),
+                alpha=alpha, background=srgb_curve(background * exposure), trimap=trimap, coarse_trimap=coarse))
     return samples
 
 

@@ -15,6 +15,7 @@ from pipeline.models import checkpoint
 from pipeline.models.matting import MattingLossWeights, MattingNet, matting_losses
 from pipeline.nn.critic import CriticConfig, PatchCritic
 from pipeline.nn.losses import critic_loss, generator_adversarial_loss
+from pipeline.training import cosine_rate
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,7 @@ def new_state(model: MattingNet, settings: TrainSettings) -> TrainState:
 
 
 def learning_rate(settings: TrainSettings, step: int) -> float:
-    """Cosine decay from the base rate to a tenth of it over the run."""
-    progress = min(step / max(settings.steps, 1), 1.0)
-    return settings.learning_rate * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
+    return cosine_rate(settings.learning_rate, step, settings.steps)
 
 
 def _state_payload(state: TrainState, tag: str) -> dict:

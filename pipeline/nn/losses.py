@@ -1,4 +1,4 @@
-"""Losses: masked L1 and the Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)."""
+"""Losses: masked L1, image gradients, normals angles and the Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)."""
 
 from __future__ import annotations
 
@@ -44,3 +44,26 @@ def critic_loss(critic, real: torch.Tensor, fake: torch.Tensor, penalty_weight: 
 
 def generator_adversarial_loss(critic, fake: torch.Tensor) -> torch.Tensor:
     return -critic(fake).mean()
+
+
+def angular_error(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean angle in radians between unit vectors (B, 3, H, W) over ``mask`` (B, 1, H, W).
+    The cosine is clamped short of +-1, where the arc cosine's gradient is infinite."""
+    cosine = (predicted * target).sum(dim=1, keepdim=True).clamp(-0.9999, 0.9999)
+    return masked_l1(torch.arccos(cosine), torch.zeros_like(cosine), mask)
+
+
+def multiscale_gradient_l1(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, scales: int = 3) -> torch.Tensor:
+    """Image-gradient L1 at ``scales`` octaves (average-pooled by 2 between them).
+
+    Our stand-in for a VGG perceptual loss, which needs pretrained weights that cannot be
+    downloaded here: like it, it compares local structure (edges, shading gradients,
+    highlights) at several scales rather than pixel values alone; unlike it, it knows no
+    learned features."""
+    total = predicted.new_zeros(())
+    for scale in range(scales):
+        if scale:
+            predicted, target = (torch.nn.functional.avg_pool2d(x, 2) for x in (predicted, target))
+            mask = torch.nn.functional.max_pool2d(mask, 2)
+        total = total + gradient_l1(predicted, target, mask)
+    return total / scales

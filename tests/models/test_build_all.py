@@ -37,3 +37,29 @@ def test_guidance_channel_counts_agree():
     from pipeline.models.matting import GUIDANCE_CHANNELS
 
     assert GUIDANCE_CHANNELS == CHANNELS
+
+
+def test_relighting_nets(params):
+    from pipeline.models.relighting import (LIGHT_MAPS, AlbedoNet, GeometryNet, NetConfig, NeuralRenderer, RendererConfig,
+                                            ShadingNet, SpecularNet)
+
+    geometry_cfg, albedo_cfg, shading_cfg = (params.section(f"train_{n}") for n in ("geometry", "albedo", "shading"))
+    geometry = GeometryNet(NetConfig(tuple(geometry_cfg.widths), geometry_cfg.bottleneck, geometry_cfg.norm))
+    albedo = AlbedoNet(NetConfig(tuple(albedo_cfg.widths), albedo_cfg.bottleneck, albedo_cfg.norm))
+    shading = ShadingNet(
+        SpecularNet(NetConfig(tuple(shading_cfg.specular_widths), shading_cfg.specular_bottleneck, shading_cfg.norm)),
+        NeuralRenderer(RendererConfig(tuple(shading_cfg.widths), shading_cfg.bottleneck, shading_cfg.norm, shading_cfg.renderer_output)))
+    side = max(geometry.config.divisor, albedo.config.divisor, shading.divisor)
+    image = torch.rand(1, 3, side, side)
+    normals = geometry(image)
+    assert normals.shape == (1, 3, side, side)
+    assert torch.allclose(normals.norm(dim=1), torch.ones(1, side, side), atol=1e-4)
+    reflectance = albedo(image, normals)
+    assert reflectance.shape == (1, 3, side, side) and 0 <= float(reflectance.min()) and float(reflectance.max()) <= 1
+    out = shading(image, reflectance, torch.rand(1, 3, side, side), torch.rand(1, LIGHT_MAPS, 3, side, side))
+    assert out.relit.shape == (1, 3, side, side) and out.specular_hat.shape == (1, 3, side, side)
+    assert torch.allclose(out.weights.sum(dim=1), torch.ones(1, side, side), atol=1e-5)
+    if params.base.profile == "paper":  # the published widths: 13 layers each
+        widths = lambda net: [m.out_channels for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)]  # noqa: E731
+        assert widths(geometry) == widths(albedo) == widths(shading.renderer) == [32, 64, 128, 256, 512, 512, 512, 512, 512, 256, 128, 64, 32]
+        assert widths(shading.specular) == [8, 16, 32, 64, 128, 256, 256, 256, 128, 64, 32, 16, 8]

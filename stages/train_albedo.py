@@ -1,0 +1,63 @@
+"""Stage ``train_albedo``: the Albedo Net (foreground + normals -> albedo), after the Geometry Net.
+
+``train_albedo.normals`` chooses the normals it trains on: ``predicted`` (the
+trained Geometry Net's, what it is fed at inference; the default) or ``true``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from pipeline.config import flatten
+from pipeline.io.sheet import grid, label, to_picture
+from pipeline.lineage import dvc_md5
+from pipeline.models import checkpoint
+from pipeline.models.relighting import AlbedoNet, NetConfig
+from pipeline.relighting.chain import MODEL_FILE, RelightingChain
+from pipeline.relighting.data import training_samples
+from pipeline.relighting.training import BatchShape, albedo_step
+from pipeline.stage import StageContext, StageResult, stage_main
+from pipeline.training import LoopSettings, fit, loss_summary
+
+INPUTS = ("relight", "lightstage", "lightmaps", "geometry")
+OUTPUTS = ("albedo",)
+PREVIEWS = 4
+
+
+def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
+    cfg = ctx.params
+    torch.set_num_threads(cfg.threads)
+    samples = training_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
+    geometry = RelightingChain.load(inputs["geometry"]).geometry
+    if cfg.normals == "predicted":
+        chain = RelightingChain(geometry)
+        samples = [replace(s, normals=chain.predict_normals(s.image)) for s in samples]
+    params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_albedo")}
+    data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
+    torch.manual_seed(ctx.base.seed)
+    net = AlbedoNet(NetConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm))
+    step = partial(albedo_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), l1=cfg.loss_l1, gradient=cfg.loss_gradient)
+    settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "albedo")
+    loop, resumed = fit({"albedo": net}, step, settings, ctx.work_dir or outputs["albedo"], params, data_hashes)
+    checkpoint.save(outputs["albedo"] / MODEL_FILE, checkpoint.model_payload(net, params, data_hashes, steps=cfg.steps))
+    curve, finals = loss_summary(loop.history)
+    chain, preview = RelightingChain(geometry, net), []
+    for sample in samples[:: max(1, len(samples) // PREVIEWS)][:PREVIEWS]:
+        albedo = chain.predict_albedo(sample.image, sample.normals) * sample.alpha[..., None]
+        preview.append([label(to_picture(sample.image, "scalar"), sample.name[:16]),
+                        label(to_picture(albedo, "scalar"), "predicted"), label(to_picture(sample.albedo, "scalar"), "true")])
+    metrics = {"parameters": sum(p.numel() for p in net.parameters()), "training_samples": len(samples),
+               "steps": cfg.steps, "resumed_from_step": resumed, **finals}
+    return StageResult(metrics=metrics, history=loop.history, plot=curve, previews={"albedo": grid(preview)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    return stage_main("train_albedo", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
