@@ -110,3 +110,43 @@ def test_prefect_flow_gives_the_same_outputs_as_dvc_repro(reproduced, prefect_ap
     assert len(parents) == 2 and all(p.info.status == "FINISHED" for p in parents)
     children = [r.data.tags["mlflow.parentRunId"] for r in runs if "mlflow.parentRunId" in r.data.tags]
     assert sorted(children.count(p.info.run_id) for p in parents) == [0, len(stages)]  # the second flow ran nothing
+
+
+def test_lightstage_relight_command(reproduced, tmp_path):
+    """The trained chain on a photo: default trimap and background, then given ones; bad inputs fail cleanly."""
+    import numpy as np
+
+    from pipeline.io.arrays import load_png, save_png
+    from pipeline.io.hdr import write_exr
+    from pipeline.io.manifest import read_table
+    from pipeline.synth.hdri import procedural_sky
+
+    pairs = read_table(reproduced / "data/processed/relight/manifest.parquet")
+    photo = reproduced / "data/processed/relight" / pairs.iloc[0]["composite_a"]
+    sky = tmp_path / "sky.exr"
+    write_exr(sky, procedural_sky(np.random.default_rng(5), 16).astype(np.float32))
+    out = tmp_path / "out" / "relit.png"
+    run(["lightstage", "relight", str(photo), "--hdri", str(sky), "-o", str(out), "--layers", str(tmp_path / "layers")], cwd=reproduced)
+    picture, original = load_png(out), load_png(photo)
+    assert picture.shape == original.shape and picture.std() > 0
+    assert sorted(p.name for p in (tmp_path / "layers").iterdir()) == ["albedo.png", "alpha.png", "normals.png", "relit.png", "trimap.png"]
+    background = tmp_path / "bg.png"
+    save_png(background, np.full((7, 9, 3), (30, 160, 60), dtype=np.uint8))  # resized to the photo
+    trimap = tmp_path / "trimap.png"
+    save_png(trimap, np.where(load_png(tmp_path / "layers" / "trimap.png")[..., 0] > 0, 128, 0).astype(np.uint8))
+    second = tmp_path / "second.png"
+    run(["lightstage", "relight", str(photo), "--hdri", str(sky), "--background", str(background), "--trimap", str(trimap),
+         "-o", str(second)], cwd=reproduced)
+    corner = load_png(second)[0, 0].astype(int)  # pure background there: the given colour
+    assert np.abs(corner - [30, 160, 60]).max() <= 2
+
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG not really")
+    bad = run(["lightstage", "relight", str(corrupt), "--hdri", str(sky), "-o", str(tmp_path / "bad.png")], cwd=reproduced, check=False)
+    assert bad.returncode == 2 and f"{corrupt}: not a readable image" in bad.stderr and not (tmp_path / "bad.png").exists()
+    nan_map = tmp_path / "nan.exr"
+    broken = procedural_sky(np.random.default_rng(5), 16).astype(np.float32)
+    broken[3, 4, 1] = np.nan
+    write_exr(nan_map, broken)
+    bad = run(["lightstage", "relight", str(photo), "--hdri", str(nan_map), "-o", str(tmp_path / "bad.png")], cwd=reproduced, check=False)
+    assert bad.returncode == 2 and str(nan_map) in bad.stderr and not (tmp_path / "bad.png").exists()

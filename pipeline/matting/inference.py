@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from pipeline.matting.guidance import colour_guidance
 from pipeline.matting.trimap import BACKGROUND, FOREGROUND, trimap_classes
-from pipeline.models.matting import MattingNet
+from pipeline.models.matting import MattingNet, MattingOutput
 
 REFINED_VALUES = np.array([BACKGROUND, 128, FOREGROUND], dtype=np.uint8)
 
@@ -30,8 +30,9 @@ def predict(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_know
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
     t = F.one_hot(torch.from_numpy(trimap_classes(trimap)), 3).permute(2, 0, 1)[None].float()
     g = torch.from_numpy(colour_guidance(image.astype(np.float32), trimap)).permute(2, 0, 1)[None]
-    x, t, g = (F.pad(v, (0, pad_w, 0, pad_h), mode="replicate") for v in (x, t, g))
-    out = model(x, t, g)
+    device = next(model.parameters()).device
+    x, t, g = (F.pad(v, (0, pad_w, 0, pad_h), mode="replicate").to(device) for v in (x, t, g))
+    out = MattingOutput(*(v.cpu() for v in model(x, t, g)))
     alpha = out.alpha[0, 0, :height, :width].numpy().astype(np.float64)
     if clamp_known:
         alpha = np.where(trimap == FOREGROUND, 1.0, np.where(trimap == BACKGROUND, 0.0, alpha))

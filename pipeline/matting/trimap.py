@@ -74,3 +74,23 @@ def trimap_classes(trimap: np.ndarray) -> np.ndarray:
 def true_trimap_classes(alpha: np.ndarray, low: float = 0.01, high: float = 0.99) -> np.ndarray:
     """What the trimap-refinement decoder should say (H, W): where alpha is really 0, fractional or 1."""
     return np.select([alpha <= low, alpha < high], [0, 1], 2).astype(np.int64)
+
+
+def border_segmentation(image: np.ndarray, clusters: int = 8, frame: int = 2) -> np.ndarray:
+    """A coarse person segmentation (bool (H, W)) for a photo with no segmentation network at
+    hand: pixels far in colour from every dominant colour of the image's border (k-means over
+    a ``frame``-pixel frame), largest connected region, holes filled. It assumes the subject
+    does not fill the border and stands out from the background; a given trimap beats it."""
+    from scipy.cluster.vq import kmeans2
+
+    image = np.asarray(image, dtype=np.float64)
+    border = np.concatenate([image[:frame].reshape(-1, 3), image[-frame:].reshape(-1, 3),
+                             image[:, :frame].reshape(-1, 3), image[:, -frame:].reshape(-1, 3)])
+    centres, _ = kmeans2(border, min(clusters, len(border)), seed=0, minit="++")
+    distance = np.min(np.linalg.norm(image[..., None, :] - centres, axis=-1), axis=-1)
+    border_spread = np.percentile(np.min(np.linalg.norm(border[:, None] - centres, axis=-1), axis=-1), 99)
+    labels, count = ndimage.label(distance > max(3 * border_spread, 0.08))
+    if count == 0:
+        return np.zeros(image.shape[:2], dtype=bool)
+    largest = 1 + int(np.argmax(ndimage.sum_labels(np.ones_like(labels), labels, index=range(1, count + 1))))
+    return ndimage.binary_fill_holes(labels == largest)

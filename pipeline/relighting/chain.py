@@ -36,16 +36,16 @@ class Relit:
     relit: np.ndarray  # (H, W, 3) linear radiance, premultiplied by alpha
 
 
-def to_tensor(array: np.ndarray, divisor: int) -> torch.Tensor:
+def to_tensor(array: np.ndarray, divisor: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """(H, W, C) or (K, H, W, C) -> (1, C, H', W') or (1, K, C, H', W'), zero-padded to multiples of ``divisor``."""
     tensor = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).movedim(-1, -3)[None]
     height, width = tensor.shape[-2:]
-    return F.pad(tensor, (0, (-width) % divisor, 0, (-height) % divisor))
+    return F.pad(tensor, (0, (-width) % divisor, 0, (-height) % divisor)).to(device)
 
 
 def to_array(tensor: torch.Tensor, height: int, width: int) -> np.ndarray:
     """(1, C, H', W') or (1, K, C, H', W') -> channels last, cropped to (H, W)."""
-    return tensor[0, ..., :height, :width].movedim(-3, -1).numpy()
+    return tensor[0, ..., :height, :width].movedim(-3, -1).cpu().numpy()
 
 
 class RelightingChain:
@@ -55,6 +55,7 @@ class RelightingChain:
         self.geometry = geometry.eval()
         self.albedo = albedo.eval() if albedo is not None else None
         self.shading = shading.eval() if shading is not None else None
+        self.device = next(geometry.parameters()).device  # all nets on one device
 
     @classmethod
     def load(cls, geometry: Path, albedo: Path | None = None, shading: Path | None = None) -> RelightingChain:
@@ -72,12 +73,12 @@ class RelightingChain:
     def predict_normals(self, image: np.ndarray) -> np.ndarray:
         """(H, W, 3) premultiplied sRGB -> (H, W, 3) unit normals."""
         divisor = self.geometry.config.divisor
-        return to_array(self.geometry(to_tensor(image, divisor)), *image.shape[:2])
+        return to_array(self.geometry(to_tensor(image, divisor, self.device)), *image.shape[:2])
 
     @torch.no_grad()
     def predict_albedo(self, image: np.ndarray, normals: np.ndarray) -> np.ndarray:
         divisor = self.albedo.config.divisor
-        return to_array(self.albedo(to_tensor(image, divisor), to_tensor(normals, divisor)), *image.shape[:2])
+        return to_array(self.albedo(to_tensor(image, divisor, self.device), to_tensor(normals, divisor, self.device)), *image.shape[:2])
 
     @torch.no_grad()
     def shade(self, image: np.ndarray, alpha: np.ndarray, normals: np.ndarray, albedo: np.ndarray,
@@ -88,12 +89,11 @@ class RelightingChain:
         scale = light_scale(environment.env)
         diffuse, specular = view_light_maps(normals, alpha, camera, environment)
         size, divisor = image.shape[:2], self.shading.divisor
-        out = self.shading(to_tensor(image, divisor), to_tensor(albedo, divisor), to_tensor(diffuse * scale, divisor),
-                           to_tensor(specular * scale, divisor))
+        out = self.shading(*(to_tensor(x, divisor, self.device) for x in (image, albedo, diffuse * scale, specular * scale)))
         relit = np.clip(to_array(out.relit, *size), 0.0, None) * alpha[..., None] / scale
         return Relit(normals=normals, albedo=albedo, diffuse=diffuse, specular=specular,
-                     weights=out.weights[0, :, : size[0], : size[1]].numpy(), specular_hat=to_array(out.specular_hat, *size) / scale,
-                     relit=relit)
+                     weights=out.weights[0, :, : size[0], : size[1]].cpu().numpy(),
+                     specular_hat=to_array(out.specular_hat, *size) / scale, relit=relit)
 
     def relight(self, image: np.ndarray, alpha: np.ndarray, camera: np.ndarray, environment: Environment) -> Relit:
         """The whole chain: normals, albedo, then shading under ``environment``."""

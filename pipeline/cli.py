@@ -1,0 +1,98 @@
+"""The ``lightstage`` command.
+
+    lightstage relight IMAGE --hdri MAP [--background BG] [--trimap TRIMAP] -o OUT
+
+relights a photograph with the trained models (``--models``, default
+data/models: matting, geometry, albedo, shading, as ``make repro`` writes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pipeline import DataError, LightstageError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lightstage", description="lightstage: relighting with the trained pipeline")
+    commands = parser.add_subparsers(dest="command", required=True)
+    relight = commands.add_parser("relight", help="relight a portrait under an HDR map and composite it over a background")
+    relight.add_argument("image", type=Path, help="the photograph (PNG, JPEG, ...; 8-bit sRGB)")
+    relight.add_argument("--hdri", type=Path, required=True, help="the new lighting: an equirectangular .hdr or .exr map")
+    relight.add_argument("--background", type=Path, help="the new background picture (resized to the photo); "
+                         "default: the map itself as a frontal camera sees it")
+    relight.add_argument("--trimap", type=Path, help="a trimap (0 background, 128 unknown, 255 foreground); "
+                         "default: a coarse one from a border-colour segmentation")
+    relight.add_argument("-o", "--output", type=Path, required=True, help="the composite, PNG")
+    relight.add_argument("--layers", type=Path, help="also write alpha, normals, albedo and relit foreground PNGs here")
+    relight.add_argument("--models", type=Path, default=Path("data/models"), help="folder of the trained models")
+    relight.add_argument("--params", type=Path, default=Path("params.yaml"),
+                         help="params whose lightmaps and evaluate_relighting sections set map sizes and exposure")
+    return parser
+
+
+def _resized(picture: np.ndarray, height: int, width: int) -> np.ndarray:
+    import cv2
+
+    return picture if picture.shape[:2] == (height, width) else cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
+
+
+def relight_command(args: argparse.Namespace) -> None:
+    import torch
+
+    from pipeline.config import load_params
+    from pipeline.io.arrays import load_png, save_png
+    from pipeline.io.hdr import load_equirect
+    from pipeline.io.sheet import to_picture
+    from pipeline.models.checkpoint import load_model
+    from pipeline.models.matting import MattingConfig, MattingNet
+    from pipeline.relighting.chain import RelightingChain
+    from pipeline.relighting.photo import PhotoRelighter, environment_from
+
+    params = load_params(args.params)
+    photo = load_png(args.image).astype(np.float32) / 255.0
+    height, width = photo.shape[:2]
+    trimap = None
+    if args.trimap is not None:
+        trimap = _resized(load_png(args.trimap)[..., 0], height, width)
+        if not np.isin(trimap, (0, 128, 255)).all():
+            raise DataError(f"{args.trimap}: a trimap holds only 0, 128 and 255")
+    background = None if args.background is None else _resized(load_png(args.background), height, width).astype(np.float32) / 255.0
+    maps = params.section("lightmaps")
+    environment = environment_from(load_equirect(args.hdri, maps.env_height), maps.lightmap_height)
+    matting, _ = load_model(args.models / "matting" / "model.pt", MattingNet, MattingConfig)
+    chain = RelightingChain.load(args.models / "geometry", args.models / "albedo", args.models / "shading")
+    relighter = PhotoRelighter(matting, chain, params.section("trimaps").coarse_band_fraction,
+                               params.section("evaluate_relighting").exposure_median)
+    with torch.no_grad():
+        result = relighter(photo, environment, background, trimap)
+    save_png(args.output, np.round(np.clip(result.composite, 0, 1) * 255).astype(np.uint8))
+    if args.layers is not None:
+        layers = {"alpha": to_picture(result.alpha, "scalar"), "trimap": result.trimap,
+                  "normals": to_picture(result.relit.normals * result.alpha[..., None], "vectors"),
+                  "albedo": to_picture(result.relit.albedo * result.alpha[..., None], "scalar"),
+                  "relit": to_picture(result.relit.relit)}
+        for name, picture in layers.items():
+            save_png(args.layers / f"{name}.png", picture)
+    print(f"lightstage relight: wrote {args.output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "relight":
+            if not args.image.is_file():
+                raise DataError(f"{args.image}: image not found")
+            relight_command(args)
+    except LightstageError as err:
+        print(f"lightstage {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
