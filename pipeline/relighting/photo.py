@@ -55,9 +55,11 @@ class PhotoRelighter:
     def __call__(self, photo: np.ndarray, environment: Environment, background: np.ndarray | None = None,
                  trimap: np.ndarray | None = None) -> PhotoResult:
         """photo (H, W, 3) sRGB in [0, 1]; background (H, W, 3) sRGB in [0, 1], or None for the
-        map itself behind the subject; trimap (H, W) uint8 0 / 128 / 255, or None to make one."""
-        trimap = self.coarse_trimap(photo) if trimap is None else trimap
-        matte = predict(self.matting, photo.astype(np.float32), trimap, clamp_known=False)
+        map itself behind the subject; trimap (H, W) uint8 0 / 128 / 255 (its known regions are
+        kept), or None to make a coarse one (which the matting network may overrule)."""
+        given = trimap is not None  # a given trimap's known regions are taken as they are
+        trimap = trimap if given else self.coarse_trimap(photo)
+        matte = predict(self.matting, photo.astype(np.float32), trimap, clamp_known=given)
         alpha = matte.alpha.astype(np.float32)
         relit = self.chain.relight((matte.foreground * alpha[..., None]).astype(np.float32), alpha, self.camera, environment)
         if background is None:
