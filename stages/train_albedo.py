@@ -13,19 +13,17 @@ from pathlib import Path
 import torch
 
 from pipeline.config import flatten
-from pipeline.io.sheet import grid, label, to_picture
 from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
 from pipeline.models.relighting import AlbedoNet, NetConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_samples
-from pipeline.relighting.training import BatchShape, albedo_step
+from pipeline.relighting.training import BatchShape, albedo_step, preview_grid, run_metrics
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import LoopSettings, fit, loss_summary
 
 INPUTS = ("relight", "lightstage", "lightmaps", "geometry")
 OUTPUTS = ("albedo",)
-PREVIEWS = 4
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
@@ -45,14 +43,10 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     loop, resumed = fit({"albedo": net}, step, settings, ctx.work_dir or outputs["albedo"], params, data_hashes)
     checkpoint.save(outputs["albedo"] / MODEL_FILE, checkpoint.model_payload(net, params, data_hashes, steps=cfg.steps))
     curve, finals = loss_summary(loop.history)
-    chain, preview = RelightingChain(geometry, net), []
-    for sample in samples[:: max(1, len(samples) // PREVIEWS)][:PREVIEWS]:
-        albedo = chain.predict_albedo(sample.image, sample.normals) * sample.alpha[..., None]
-        preview.append([label(to_picture(sample.image, "scalar"), sample.name[:16]),
-                        label(to_picture(albedo, "scalar"), "predicted"), label(to_picture(sample.albedo, "scalar"), "true")])
-    metrics = {"parameters": sum(p.numel() for p in net.parameters()), "training_samples": len(samples),
-               "steps": cfg.steps, "resumed_from_step": resumed, **finals}
-    return StageResult(metrics=metrics, history=loop.history, plot=curve, previews={"albedo": grid(preview)})
+    chain = RelightingChain(geometry, net)
+    preview = preview_grid(samples, lambda s: chain.predict_albedo(s.image, s.normals), lambda s: s.albedo, "scalar")
+    return StageResult(metrics=run_metrics(net, samples, cfg.steps, resumed, finals), history=loop.history, plot=curve,
+                       previews={"albedo": preview})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,19 +12,17 @@ from pathlib import Path
 import torch
 
 from pipeline.config import flatten
-from pipeline.io.sheet import grid, label, to_picture
 from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
 from pipeline.models.relighting import GeometryNet, NetConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_samples
-from pipeline.relighting.training import BatchShape, geometry_step
+from pipeline.relighting.training import BatchShape, geometry_step, preview_grid, run_metrics
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import LoopSettings, fit, loss_summary
 
 INPUTS = ("relight", "lightstage", "lightmaps")
 OUTPUTS = ("geometry",)
-PREVIEWS = 4
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
@@ -40,14 +38,10 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     loop, resumed = fit({"geometry": net}, step, settings, ctx.work_dir or outputs["geometry"], params, data_hashes)
     checkpoint.save(outputs["geometry"] / MODEL_FILE, checkpoint.model_payload(net, params, data_hashes, steps=cfg.steps))
     curve, finals = loss_summary(loop.history)
-    preview = []
-    for sample in samples[:: max(1, len(samples) // PREVIEWS)][:PREVIEWS]:
-        normals = RelightingChain(net).predict_normals(sample.image) * sample.alpha[..., None]
-        preview.append([label(to_picture(sample.image, "scalar"), sample.name[:16]),
-                        label(to_picture(normals, "vectors"), "predicted"), label(to_picture(sample.normals, "vectors"), "true")])
-    metrics = {"parameters": sum(p.numel() for p in net.parameters()), "training_samples": len(samples),
-               "steps": cfg.steps, "resumed_from_step": resumed, **finals}
-    return StageResult(metrics=metrics, history=loop.history, plot=curve, previews={"normals": grid(preview)})
+    chain = RelightingChain(net)
+    preview = preview_grid(samples, lambda s: chain.predict_normals(s.image), lambda s: s.normals, "vectors")
+    return StageResult(metrics=run_metrics(net, samples, cfg.steps, resumed, finals), history=loop.history, plot=curve,
+                       previews={"normals": preview})
 
 
 def main(argv: list[str] | None = None) -> int:

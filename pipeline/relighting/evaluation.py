@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline import DataError
 from pipeline.camera.eg3d import normals_to_world
 from pipeline.io.arrays import srgb_curve, srgb_to_linear
 from pipeline.light.pairs import Environment
@@ -104,7 +105,7 @@ def turning_sequence(chain: RelightingChain, image: np.ndarray, alpha: np.ndarra
     sequence keeps the exposure of its first frame, so brightness changes stay visible."""
     columns = environment.diffuse.shape[1]
     if columns % frames:
-        raise ValueError(f"temporal_frames = {frames} must divide the light-map width ({columns} columns)")
+        raise DataError(f"evaluate_relighting.temporal_frames = {frames} must divide the light-map width ({columns} columns)")
     normals = chain.predict_normals(image)
     albedo = chain.predict_albedo(image, normals)
     linear = {name: [] for name in ("truth",) + METHODS}

@@ -9,10 +9,13 @@ All losses are over the foreground (alpha > 0).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from pipeline.io.sheet import grid, label, to_picture
 from pipeline.light.tonemap import LUMINANCE
 from pipeline.models.relighting import AlbedoNet, GeometryNet, ShadingNet
 from pipeline.nn.losses import angular_error, critic_loss, generator_adversarial_loss, masked_l1, multiscale_gradient_l1
@@ -99,3 +102,20 @@ def shading_step(loop: Loop, samples: list[RelightSample], shape: BatchShape, we
         losses["total"] = losses["total"] + weights.adversarial * losses["adversarial"]
     # the critic's own loss is already stepped; only the generator's total descends below
     return _descend(loop, "shading", losses)
+
+
+def preview_grid(samples: list[RelightSample], predict: Callable[[RelightSample], np.ndarray],
+                 truth: Callable[[RelightSample], np.ndarray], kind: str, count: int = 4) -> np.ndarray:
+    """Input | prediction | truth, masked by alpha, for ``count`` samples spread over the list."""
+    rows = []
+    for sample in samples[:: max(1, len(samples) // count)][:count]:
+        mask = sample.alpha[..., None]
+        rows.append([label(to_picture(sample.image, "scalar"), sample.name[:16]),
+                     label(to_picture(predict(sample) * mask, kind), "predicted"), label(to_picture(truth(sample) * mask, kind), "true")])
+    return grid(rows)
+
+
+def run_metrics(net: torch.nn.Module, samples: list, steps: int, resumed: int, finals: dict[str, float]) -> dict:
+    """What a training stage reports besides its losses."""
+    return {"parameters": sum(p.numel() for p in net.parameters()), "training_samples": len(samples),
+            "steps": steps, "resumed_from_step": resumed, **finals}

@@ -52,3 +52,17 @@ def test_coarse_segmentation_misses_thin_parts_and_is_deterministic():
     assert 0.8 < iou < 1.0  # close to, but not, the truth
     trimap = coarse_trimap(seg_a, 4)
     assert set(np.unique(trimap)) == {BACKGROUND, UNKNOWN, FOREGROUND}
+
+
+def test_border_segmentation_finds_a_subject_over_a_two_colour_background():
+    from pipeline.matting.trimap import border_segmentation
+
+    size = 48
+    y, x = np.mgrid[:size, :size]
+    subject = (y - 28) ** 2 / 16**2 + (x - 24) ** 2 / 11**2 <= 1
+    image = np.where((y < size // 2)[..., None], [0.6, 0.7, 0.9], [0.3, 0.5, 0.2])  # sky over grass
+    image = image + np.random.default_rng(0).normal(scale=0.01, size=image.shape)
+    image[subject] = [0.8, 0.55, 0.45]
+    image[26:29, 20:23] = [0.6, 0.7, 0.9]  # a sky-coloured patch inside the subject is not background
+    found = border_segmentation(image)
+    assert (found & subject).sum() / (found | subject).sum() > 0.97
