@@ -67,6 +67,11 @@ class SampleSource:
     target_background: str  # the target map as the camera sees it, linear .npy
 
 
+def _side(relight: Path, row, key: str, side: str) -> np.ndarray:
+    """One side's array of a relit pair, e.g. ``relit_b``, as float32."""
+    return np.asarray(load_array(relight / getattr(row, f"{key}_{side}")), dtype=np.float32)
+
+
 def load_samples(relight: Path, lightstage: Path, lightmaps: Path, split: str,
                  limit: int | None = None) -> tuple[list[RelightSample], list[SampleSource]]:
     """Both directions of every pair in ``split`` (the first ``limit`` pairs if given)."""
@@ -87,17 +92,16 @@ def load_samples(relight: Path, lightstage: Path, lightmaps: Path, split: str,
                 raise DataError(f"{lightmaps / MANIFEST}: map {name!r} of {relight / MANIFEST} is missing")
             environment = maps[name].turned(getattr(row, f"rotation_{target}"))
             scale = light_scale(environment.env)
-            field = lambda key, side: np.asarray(load_array(relight / getattr(row, f"{key}_{side}")), dtype=np.float32)  # noqa: E731
             samples.append(RelightSample(
                 name=f"{row.subject}_v{row.view:02d}_p{row.pair:02d}_{source}{target}",
-                image=matted_input(field("relit", source), alpha, getattr(row, f"exposure_{source}")),
-                alpha=alpha, normals=normals, albedo=albedo, target=field("relit", target) * scale,
-                diffuse=field("diffuse", target) * scale, specular=field("specular", target) * scale, scale=scale,
-                camera=np.asarray(row.camera, dtype=np.float64), environment=environment,
+                image=matted_input(_side(relight, row, "relit", source), alpha, getattr(row, f"exposure_{source}")),
+                alpha=alpha, normals=normals, albedo=albedo, target=_side(relight, row, "relit", target) * scale,
+                diffuse=_side(relight, row, "diffuse", target) * scale, specular=_side(relight, row, "specular", target) * scale,
+                scale=scale, camera=np.asarray(row.camera, dtype=np.float64), environment=environment,
                 exposure=float(getattr(row, f"exposure_{target}"))))
-            sources.append(SampleSource(subject=row.subject, view=int(row.view), relight=relight, source_composite=getattr(row, f"composite_{source}"),
-                                        target_composite=getattr(row, f"composite_{target}"),
-                                        target_background=getattr(row, f"background_{target}")))
+            sources.append(SampleSource(
+                subject=row.subject, view=int(row.view), relight=relight, source_composite=getattr(row, f"composite_{source}"),
+                target_composite=getattr(row, f"composite_{target}"), target_background=getattr(row, f"background_{target}")))
     return samples, sources
 
 

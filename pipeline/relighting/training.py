@@ -81,7 +81,8 @@ def shading_losses(net: ShadingNet, batch: RelightBatch, weights: ShadingWeights
     out = net(batch.image, batch.albedo, batch.diffuse, batch.specular)
     relit, mask = out.relit * batch.alpha, (batch.alpha > 0).float()
     highlight = (out.specular_hat.detach() * _LUMINANCE).sum(dim=1, keepdim=True) * mask
-    highlight = highlight / highlight.sum(dim=(1, 2, 3), keepdim=True).div(mask.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1)).clamp_min(1e-6)
+    mean = highlight.sum(dim=(1, 2, 3), keepdim=True).div(mask.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1))
+    highlight = highlight / mean.clamp_min(1e-6)  # weights of mean one over each foreground
     losses = {"l1": masked_l1(relit, batch.target, mask),
               "specular": masked_l1(relit * highlight, batch.target * highlight, mask),
               "gradient": multiscale_gradient_l1(relit, batch.target, mask)}
