@@ -40,14 +40,12 @@ def section(params: dict, name: str, profile: str) -> dict:
 
 def build(params: dict, profile: str, device: str) -> tuple[MattingNet, RelightingChain]:
     m, g, a, s = (section(params, f"train_{n}", profile) for n in ("matting", "geometry", "albedo", "shading"))
-    matting = MattingNet(MattingConfig(widths=tuple(m["widths"]), guidance=m["guidance"], norm=m["norm"]))
-    chain = RelightingChain(
-        GeometryNet(NetConfig(tuple(g["widths"]), g["bottleneck"], g["norm"])), AlbedoNet(NetConfig(tuple(a["widths"]), a["bottleneck"], a["norm"])),
-        ShadingNet(SpecularNet(NetConfig(tuple(s["specular_widths"]), s["specular_bottleneck"], s["norm"])),
-                   NeuralRenderer(RendererConfig(tuple(s["widths"]), s["bottleneck"], s["norm"], s["renderer_output"]))))
-    for net in (matting, chain.geometry, chain.albedo, chain.shading):
-        net.to(device).eval()
-    chain.device = torch.device(device)
+    matting = MattingNet(MattingConfig(widths=tuple(m["widths"]), guidance=m["guidance"], norm=m["norm"])).to(device)
+    nets = (GeometryNet(NetConfig(tuple(g["widths"]), g["bottleneck"], g["norm"])),
+            AlbedoNet(NetConfig(tuple(a["widths"]), a["bottleneck"], a["norm"])),
+            ShadingNet(SpecularNet(NetConfig(tuple(s["specular_widths"]), s["specular_bottleneck"], s["norm"])),
+                       NeuralRenderer(RendererConfig(tuple(s["widths"]), s["bottleneck"], s["norm"], s["renderer_output"]))))
+    chain = RelightingChain(*(net.to(device) for net in nets))  # the chain runs on its nets' device
     return matting, chain
 
 

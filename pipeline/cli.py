@@ -85,9 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "relight":
-            if not args.image.is_file():
-                raise DataError(f"{args.image}: image not found")
-            relight_command(args)
+            relight_command(args)  # load_png names a missing or unreadable image
     except LightstageError as err:
         print(f"lightstage {args.command}: error: {err}", file=sys.stderr)
         return 2

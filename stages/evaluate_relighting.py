@@ -74,9 +74,10 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
             row.update({f"end_to_end_{method}_{k}": v for k, v in image_errors(end_to_end[method], end_to_end["truth"], None).items()})
         rows.append(row)
         angles.append(result.angles)
-        cases[f"case_{sample.name}"] = grid([_case_grid(sample.name, sample, result, end_to_end)])
+        row_pictures = _case_grid(sample.name, sample, result, end_to_end)
+        cases[f"case_{sample.name}"] = grid([row_pictures])
         if len(sheet) < cfg.grid_rows:
-            sheet.append(_case_grid(sample.name, sample, result, end_to_end))
+            sheet.append(row_pictures)
     table = pd.DataFrame(rows)
     temporal, frames_table, strip = _temporal(ctx, chain, samples[0], sources[0], inputs["lightstage"])
     report.mkdir(parents=True, exist_ok=True)

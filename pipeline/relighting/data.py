@@ -32,11 +32,15 @@ def light_scale(env: np.ndarray) -> float:
     return 1.0 / mean
 
 
+def unpremultiply(premultiplied: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Straight colour (H, W, C) of a premultiplied image; zero where alpha (H, W) is (nearly) zero."""
+    return np.divide(premultiplied, alpha[..., None], out=np.zeros_like(premultiplied), where=alpha[..., None] > 1e-3)
+
+
 def matted_input(relit: np.ndarray, alpha: np.ndarray, exposure: float) -> np.ndarray:
     """The network input from a premultiplied linear foreground (H, W, 3): its straight colour,
     exposed and sRGB-encoded, premultiplied again (as a matting module hands it over)."""
-    straight = np.divide(relit, alpha[..., None], out=np.zeros_like(relit), where=alpha[..., None] > 1e-3)
-    return srgb_curve(straight * exposure) * alpha[..., None]
+    return srgb_curve(unpremultiply(relit, alpha) * exposure) * alpha[..., None]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from pipeline.metrics.image import fit_scale, mae, mse, psnr, ssim
 from pipeline.metrics.normals import angles_deg
 from pipeline.metrics.temporal import temporal_difference, temporal_metrics
 from pipeline.relighting.chain import Relit, RelightingChain
+from pipeline.relighting.data import unpremultiply
 
 METHODS = ("model", "copy_input", "sh_lambertian")
 
@@ -43,8 +44,7 @@ def picture(linear: np.ndarray, alpha: np.ndarray, median: float, background: np
 
 def linear_foreground(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """The input (sRGB premultiplied, as exposed) back to linear, premultiplied."""
-    straight = np.divide(image, alpha[..., None], out=np.zeros_like(image), where=alpha[..., None] > 1e-3)
-    return srgb_to_linear(straight) * alpha[..., None]
+    return srgb_to_linear(unpremultiply(image, alpha)) * alpha[..., None]
 
 
 def sh_relight(albedo: np.ndarray, normals: np.ndarray, alpha: np.ndarray, camera: np.ndarray,
