@@ -49,7 +49,7 @@ def relight_command(args: argparse.Namespace) -> None:
     from pipeline.io.hdr import load_equirect
     from pipeline.io.sheet import to_picture
     from pipeline.models.checkpoint import load_model
-    from pipeline.models.matting import MattingConfig, MattingNet
+    from pipeline.models.matting import MattingConfig
     from pipeline.relighting.chain import RelightingChain
     from pipeline.relighting.photo import PhotoRelighter, environment_from
 
@@ -64,7 +64,7 @@ def relight_command(args: argparse.Namespace) -> None:
     background = None if args.background is None else _resized(load_png(args.background), height, width).astype(np.float32) / 255.0
     maps = params.section("lightmaps")
     environment = environment_from(load_equirect(args.hdri, maps.env_height), maps.lightmap_height)
-    matting, _ = load_model(args.models / "matting" / "model.pt", MattingNet, MattingConfig)
+    matting, _ = load_model(args.models / "matting" / "model.pt", MattingConfig)
     chain = RelightingChain.load(args.models / "geometry", args.models / "albedo", args.models / "shading")
     relighter = PhotoRelighter(matting, chain, params.section("trimaps").coarse_band_fraction,
                                params.section("evaluate_relighting").exposure_median)

@@ -23,7 +23,7 @@ from pipeline.matting.inference import closed_form, predict
 from pipeline.matting.trimap import UNKNOWN
 from pipeline.metrics.matting import matting_errors, sad
 from pipeline.models.checkpoint import load_model
-from pipeline.models.matting import MattingConfig, MattingNet
+from pipeline.models.matting import MattingConfig
 from pipeline.stage import StageContext, StageResult, stage_main
 
 INPUTS = ("matting", "relight", "lightstage", "trimaps")
@@ -42,7 +42,7 @@ def _grid_row(sample, coarse, model_matte) -> list[np.ndarray]:
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg = ctx.params
-    model, _ = load_model(inputs["matting"] / "model.pt", MattingNet, MattingConfig)
+    model, _ = load_model(inputs["matting"] / "model.pt", MattingConfig)
     samples = load_samples(inputs["relight"], inputs["lightstage"], inputs["trimaps"], "test")[: cfg.max_images]
     if not samples:
         raise DataError(f"{inputs['relight']}: no test samples")

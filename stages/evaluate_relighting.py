@@ -27,7 +27,7 @@ from pipeline.io.sheet import grid, label, to_picture
 from pipeline.matting.inference import predict
 from pipeline.metrics.normals import angular_summary
 from pipeline.models.checkpoint import load_model
-from pipeline.models.matting import MattingConfig, MattingNet
+from pipeline.models.matting import MattingConfig
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import load_samples
 from pipeline.relighting.evaluation import (METHODS, composite_pictures, evaluate_relighting, image_errors,
@@ -54,7 +54,7 @@ def _case_grid(name: str, sample, result, end_to_end: dict[str, np.ndarray]) -> 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg, report = ctx.params, outputs["report"]
     chain = RelightingChain.load(inputs["geometry"], inputs["albedo"], inputs["shading"])
-    matting, _ = load_model(inputs["matting"] / "model.pt", MattingNet, MattingConfig)
+    matting, _ = load_model(inputs["matting"] / "model.pt", MattingConfig)
     samples, sources = load_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], "test", cfg.max_cases)
     if not samples:
         raise DataError(f"{inputs['relight'] / MANIFEST}: no test pairs")

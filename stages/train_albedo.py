@@ -15,7 +15,7 @@ import torch
 from pipeline.config import flatten
 from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
-from pipeline.models.relighting import AlbedoNet, NetConfig
+from pipeline.models.relighting import AlbedoConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_samples
 from pipeline.relighting.training import BatchShape, albedo_step, preview_grid, run_metrics
@@ -37,7 +37,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_albedo")}
     data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
     torch.manual_seed(ctx.base.seed)
-    net = AlbedoNet(NetConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm))
+    net = AlbedoConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm).build()
     step = partial(albedo_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), l1=cfg.loss_l1, gradient=cfg.loss_gradient)
     settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "albedo")
     loop, resumed = fit({"albedo": net}, step, settings, ctx.work_dir or outputs["albedo"], params, data_hashes)

@@ -14,7 +14,7 @@ import torch
 from pipeline.config import flatten
 from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
-from pipeline.models.relighting import GeometryNet, NetConfig
+from pipeline.models.relighting import GeometryConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_samples
 from pipeline.relighting.training import BatchShape, geometry_step, preview_grid, run_metrics
@@ -32,7 +32,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_geometry")}
     data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
     torch.manual_seed(ctx.base.seed)
-    net = GeometryNet(NetConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm))
+    net = GeometryConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm).build()
     step = partial(geometry_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), l1=cfg.loss_l1, angular=cfg.loss_angular)
     settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "geometry")
     loop, resumed = fit({"geometry": net}, step, settings, ctx.work_dir or outputs["geometry"], params, data_hashes)

@@ -22,9 +22,9 @@ from pipeline.io.sheet import grid, label, to_picture
 from pipeline.lineage import dvc_md5
 from pipeline.light.pairs import view_light_maps
 from pipeline.models import checkpoint
-from pipeline.models.relighting import NetConfig, NeuralRenderer, RendererConfig, ShadingNet, SpecularNet
+from pipeline.models.relighting import RendererConfig, ShadingConfig, SpecularConfig
 from pipeline.nn.critic import CriticConfig, PatchCritic
-from pipeline.relighting.chain import RENDERER_FILE, SPECULAR_FILE, RelightingChain
+from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import RelightSample, training_samples
 from pipeline.relighting.training import BatchShape, ShadingWeights, shading_step
 from pipeline.stage import StageContext, StageResult, stage_main
@@ -56,9 +56,9 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_shading")}
     data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
     torch.manual_seed(ctx.base.seed)
-    net = ShadingNet(SpecularNet(NetConfig(widths=tuple(cfg.specular_widths), bottleneck=cfg.specular_bottleneck, norm=cfg.norm)),
-                     NeuralRenderer(RendererConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm,
-                                                   output=cfg.renderer_output)))
+    net = ShadingConfig(SpecularConfig(widths=tuple(cfg.specular_widths), bottleneck=cfg.specular_bottleneck, norm=cfg.norm),
+                        RendererConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm,
+                                       output=cfg.renderer_output)).build()
     modules = {"shading": net}
     if cfg.adversarial_weight > 0:
         modules["critic"] = PatchCritic(CriticConfig(in_channels=3))
@@ -66,8 +66,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     step = partial(shading_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), weights=weights)
     settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "shading")
     loop, resumed = fit(modules, step, settings, ctx.work_dir or outputs["shading"], params, data_hashes, critics=("critic",))
-    for name, part in ((SPECULAR_FILE, net.specular), (RENDERER_FILE, net.renderer)):
-        checkpoint.save(outputs["shading"] / name, checkpoint.model_payload(part, params, data_hashes, steps=cfg.steps))
+    checkpoint.save(outputs["shading"] / MODEL_FILE, checkpoint.model_payload(net, params, data_hashes, steps=cfg.steps))
     curve, finals = loss_summary(loop.history)
     chain, preview = RelightingChain(chain.geometry, chain.albedo, net), []
     for s in samples[:: max(1, len(samples) // PREVIEWS)][:PREVIEWS]:

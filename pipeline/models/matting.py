@@ -11,7 +11,7 @@ convolutions.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -33,8 +33,8 @@ class MattingConfig:
     def in_channels(self) -> int:
         return 6 + (GUIDANCE_CHANNELS if self.guidance else 0)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def build(self) -> MattingNet:
+        return MattingNet(self)
 
 
 class MattingOutput(NamedTuple):

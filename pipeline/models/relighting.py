@@ -12,7 +12,7 @@ this loses nothing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import torch
@@ -38,8 +38,24 @@ class NetConfig:
     def divisor(self) -> int:
         return self.unet.divisor
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GeometryConfig(NetConfig):
+    def build(self) -> GeometryNet:
+        return GeometryNet(self)
+
+
+@dataclass(frozen=True)
+class AlbedoConfig(NetConfig):
+    def build(self) -> AlbedoNet:
+        return AlbedoNet(self)
+
+
+@dataclass(frozen=True)
+class SpecularConfig(NetConfig):
+    def build(self) -> SpecularNet:
+        return SpecularNet(self)
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,20 @@ class RendererConfig(NetConfig):
     # (ours): it is added to albedo x diffuse light map, so the network learns only what
     # Lambertian shading misses (shadows, highlights, subsurface tint): far fewer steps to train.
     output: Literal["direct", "residual"] = "direct"
+
+    def build(self) -> NeuralRenderer:
+        return NeuralRenderer(self)
+
+
+@dataclass(frozen=True)
+class ShadingConfig:
+    """The Shading Net: a Specular Net and a Neural Renderer, trained together."""
+
+    specular: SpecularConfig
+    renderer: RendererConfig
+
+    def build(self) -> ShadingNet:
+        return ShadingNet(self.specular.build(), self.renderer.build())
 
 
 class GeometryNet(nn.Module):
@@ -114,6 +144,7 @@ class ShadingNet(nn.Module):
 
     def __init__(self, specular: SpecularNet, renderer: NeuralRenderer):
         super().__init__()
+        self.config = ShadingConfig(specular.config, renderer.config)
         self.specular = specular
         self.renderer = renderer
 

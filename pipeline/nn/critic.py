@@ -13,10 +13,14 @@ class CriticConfig:
     in_channels: int
     widths: tuple[int, ...] = (32, 64, 128)
 
+    def build(self) -> PatchCritic:
+        return PatchCritic(self)
+
 
 class PatchCritic(nn.Module):
     def __init__(self, config: CriticConfig):
         super().__init__()
+        self.config = config
         layers, channels = [], config.in_channels
         for width in config.widths:
             layers += [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)]

@@ -16,13 +16,10 @@ from torch.nn import functional as F
 
 from pipeline.light.pairs import Environment, view_light_maps
 from pipeline.models.checkpoint import load_model
-from pipeline.models.relighting import (AlbedoNet, GeometryNet, NetConfig, NeuralRenderer, RendererConfig, ShadingNet,
-                                        SpecularNet)
+from pipeline.models.relighting import AlbedoConfig, AlbedoNet, GeometryConfig, GeometryNet, ShadingConfig, ShadingNet
 from pipeline.relighting.data import light_scale
 
-MODEL_FILE = "model.pt"
-SPECULAR_FILE = "specular.pt"
-RENDERER_FILE = "renderer.pt"
+MODEL_FILE = "model.pt"  # in each model folder: geometry/, albedo/, shading/
 
 
 @dataclass(frozen=True)
@@ -58,15 +55,14 @@ class RelightingChain:
         self.device = next(geometry.parameters()).device  # all nets on one device
 
     @classmethod
-    def load(cls, geometry: Path, albedo: Path | None = None, shading: Path | None = None) -> RelightingChain:
+    def load(cls, geometry: Path, albedo: Path | None = None, shading: Path | None = None,
+             device: torch.device | str = "cpu") -> RelightingChain:
         """From the model folders the training stages write (each file carries its own architecture)."""
-        nets = {"geometry": load_model(geometry / MODEL_FILE, GeometryNet, NetConfig)[0]}
+        nets = {"geometry": load_model(geometry / MODEL_FILE, GeometryConfig, device)[0]}
         if albedo is not None:
-            nets["albedo"] = load_model(albedo / MODEL_FILE, AlbedoNet, NetConfig)[0]
+            nets["albedo"] = load_model(albedo / MODEL_FILE, AlbedoConfig, device)[0]
         if shading is not None:
-            specular, _ = load_model(shading / SPECULAR_FILE, SpecularNet, NetConfig)
-            renderer, _ = load_model(shading / RENDERER_FILE, NeuralRenderer, RendererConfig)
-            nets["shading"] = ShadingNet(specular, renderer)
+            nets["shading"] = load_model(shading / MODEL_FILE, ShadingConfig, device)[0]
         return cls(**nets)
 
     @torch.no_grad()

@@ -88,7 +88,7 @@ def test_adversarial_training_runs_and_the_loss_falls(tmp_path):
 def test_model_file_describes_itself(tmp_path):
     model = fresh_model()
     checkpoint.save(tmp_path / "m.pt", checkpoint.model_payload(model, {"train_matting.steps": 3}, {"relight": "abc.dir"}))
-    loaded, payload = checkpoint.load_model(tmp_path / "m.pt", MattingNet, MattingConfig)
+    loaded, payload = checkpoint.load_model(tmp_path / "m.pt", MattingConfig)
     assert loaded.config == model.config and payload["data_hashes"] == {"relight": "abc.dir"}
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)

@@ -1,0 +1,71 @@
+"""Execution settings: which device and how many CPU threads. Never params.
+
+Moving a run to a GPU or giving it more threads must not make DVC rerun anything
+nor change a resume fingerprint, so these come from the environment (or a
+command-line flag that sets it), never from params.yaml:
+
+    LIGHTSTAGE_DEVICE   cpu | cuda | cuda:1 ...   default: cuda when present, else cpu
+    LIGHTSTAGE_THREADS  torch CPU threads          default: torch's own (the machine's cores)
+    LIGHTSTAGE_NPROC    processes per training stage (torchrun; see pipeline.distributed)
+
+Under torchrun on CUDA each process takes the GPU of its local rank.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from pipeline import ConfigError
+
+DEVICE_ENV = "LIGHTSTAGE_DEVICE"
+THREADS_ENV = "LIGHTSTAGE_THREADS"
+NPROC_ENV = "LIGHTSTAGE_NPROC"
+
+
+@dataclass(frozen=True)
+class Execution:
+    device: str  # a torch device string
+    threads: int
+    processes: int
+
+    def tags(self) -> dict[str, str]:
+        """For MLflow: where the run ran (tags, never params)."""
+        return {"lightstage.device": self.device, "lightstage.threads": str(self.threads),
+                "lightstage.processes": str(self.processes)}
+
+
+def _int_env(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"environment {name}={value!r}: expected a whole number") from None
+    if number < 1:
+        raise ConfigError(f"environment {name}={value!r}: must be at least 1")
+    return number
+
+
+def requested_processes() -> int:
+    return _int_env(NPROC_ENV, 1)
+
+
+def configure() -> Execution:
+    """Read the execution settings, apply the thread count, and return them."""
+    import torch
+
+    requested = os.environ.get(DEVICE_ENV, "").strip()
+    cuda = torch.cuda.is_available()
+    if requested and requested.startswith("cuda") and not cuda:
+        raise ConfigError(f"environment {DEVICE_ENV}={requested!r}, but torch finds no CUDA device")
+    if requested and not requested.startswith(("cuda", "cpu")):
+        raise ConfigError(f"environment {DEVICE_ENV}={requested!r}: expected cpu or cuda[:index]")
+    device = requested or ("cuda" if cuda else "cpu")
+    local_rank = os.environ.get("LOCAL_RANK")
+    if device == "cuda" and local_rank is not None:
+        device = f"cuda:{int(local_rank)}"
+    threads = _int_env(THREADS_ENV, torch.get_num_threads())
+    torch.set_num_threads(threads)
+    return Execution(device=device, threads=threads, processes=int(os.environ.get("WORLD_SIZE", "1")))
