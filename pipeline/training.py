@@ -1,115 +1,325 @@
-"""A resumable training loop: cosine learning rate, checkpoints, loss history, progress bar.
+"""The one training engine: optimisers with their own schedules, registered state, lazy terms,
+streamed loss history, devices and data-parallel processes, exact resume.
 
-The caller owns the networks and optimisers and gives a step function that draws
-a batch, computes losses, and steps the optimisers. Everything that decides
-what happens next (weights, optimiser moments, numpy and torch random states,
-step, history) is checkpointed to ``work``; a run resumes only a state made
-with the same ``tag`` (a fingerprint of params and data).
+The caller owns its networks and gives
+- ``optimizers``: name -> ``Optimization`` (a torch optimiser and its learning-rate
+  ``Schedule``; each optimiser's rate follows its own, critics included),
+- ``state``: anything not optimised that must survive a resume (an EMA copy, a
+  curriculum phase, an adaptive augmentation probability): objects with
+  ``state_dict()`` / ``load_state_dict()``,
+- ``data``: a ``TrainingData`` (pipeline.data) whose item ``i`` is a function of the
+  seed and the global sample index ``i`` alone: step ``t`` with a total batch of
+  ``B`` holds samples ``t * B ... t * B + B - 1``, and each process takes its share,
+  so neither resuming nor the number of processes changes the data,
+- ``step``: ``step(trainer, batch) -> {loss name: float}`` that computes losses and
+  calls ``trainer.descend(name, loss)`` per optimiser; ``trainer.due(k)`` says whether
+  a lazy term (R1 every k steps, as StyleGAN2 and EG3D do) runs this step.
+
+Checkpoints (``work/train_state.pt``, pipeline.models.checkpoint's format) hold
+modules, optimisers, registered state, the step and the torch random state, and
+no history: the history streams, in batches at each checkpoint, to
+``work/history.csv`` (the stage's plot) and to the stage's ``log_history`` (MLflow).
+A run resumes only a state made with the same fingerprint (params and data),
+and every step reaches the history exactly once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
 
+from pipeline import distributed
+from pipeline.io.atomic import atomic_file
 from pipeline.models import checkpoint
+from pipeline.seeds import rng_for
 
 STATE_FILE = "train_state.pt"
-
-
-def cosine_rate(base: float, step: int, steps: int) -> float:
-    """Cosine decay from ``base`` to a tenth of it over ``steps``."""
-    progress = min(step / max(steps, 1), 1.0)
-    return base * (0.1 + 0.45 * (1 + np.cos(np.pi * progress)))
+HISTORY_FILE = "history.csv"
 
 
 @dataclass(frozen=True)
-class LoopSettings:
-    steps: int
-    learning_rate: float
-    checkpoint_every: int
-    seed: int
-    name: str  # for the progress bar
+class Schedule:
+    """A learning-rate factor over training: linear warm-up, then constant or cosine down to ``floor``."""
+
+    kind: Literal["cosine", "constant"] = "cosine"
+    warmup: int = 0  # steps of linear warm-up from 0
+    floor: float = 0.1  # cosine ends at this share of the base rate
+
+    def factor(self, step: int, steps: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        if self.kind == "constant":
+            return 1.0
+        progress = min((step - self.warmup) / max(steps - self.warmup, 1), 1.0)
+        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 @dataclass
-class Loop:
-    modules: dict[str, torch.nn.Module]
-    optimizers: dict[str, torch.optim.Optimizer]
-    rng: np.random.Generator
-    step: int = 0
-    history: list[tuple[int, dict[str, float]]] = field(default_factory=list)
+class Optimization:
+    """A torch optimiser and the schedule its rates follow (the rates it was built with are the base)."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule = field(default_factory=Schedule)
+
+    def __post_init__(self):
+        for group in self.optimizer.param_groups:
+            group.setdefault("base_lr", group["lr"])
+
+    def set_rate(self, step: int, steps: int) -> None:
+        factor = self.schedule.factor(step, steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["base_lr"] * factor
 
 
-def new_loop(modules: dict[str, torch.nn.Module], learning_rate: float, seed: int,
-             critics: tuple[str, ...] = ()) -> Loop:
-    """Adam for each module; WGAN critics get the customary betas (0.5, 0.9)."""
-    optimizers = {name: torch.optim.Adam(module.parameters(), learning_rate, betas=(0.5, 0.9) if name in critics else (0.9, 0.999))
-                  for name, module in modules.items()}
-    return Loop(modules=modules, optimizers=optimizers, rng=np.random.default_rng(seed))
+def adam(module: torch.nn.Module, rate: float, betas: tuple[float, float] = (0.9, 0.999),
+         schedule: Schedule | None = None) -> Optimization:
+    return Optimization(torch.optim.Adam(module.parameters(), rate, betas=betas), schedule or Schedule())
 
 
-def _payload(loop: Loop, tag: str) -> dict:
-    return {"fingerprint": tag, "step": loop.step, "history": loop.history,
-            "modules": {k: m.state_dict() for k, m in loop.modules.items()},
-            "optimizers": {k: o.state_dict() for k, o in loop.optimizers.items()},
-            "numpy_rng": loop.rng.bit_generator.state, "torch_rng": torch.get_rng_state()}
+class Stateful(Protocol):
+    def state_dict(self) -> dict: ...
+    def load_state_dict(self, state: dict) -> Any: ...
 
 
-def _restore(loop: Loop, payload: dict) -> None:
-    for name, module in loop.modules.items():
-        module.load_state_dict(payload["modules"][name])
-    for name, optimizer in loop.optimizers.items():
-        optimizer.load_state_dict(payload["optimizers"][name])
-    loop.rng.bit_generator.state = payload["numpy_rng"]
-    torch.set_rng_state(payload["torch_rng"])
-    loop.step, loop.history = payload["step"], list(payload["history"])
+class EMA:
+    """An exponential moving average of a module's weights (a frozen copy, updated after each step).
+    ``half_life`` in steps: the weight of the past halves every ``half_life`` updates."""
+
+    def __init__(self, module: torch.nn.Module, half_life: float):
+        import copy
+
+        self.module = copy.deepcopy(module).eval().requires_grad_(False)
+        self.decay = 0.5 ** (1.0 / max(half_life, 1e-8))
+
+    @torch.no_grad()
+    def update(self, source: torch.nn.Module) -> None:
+        for average, current in zip(self.module.parameters(), source.parameters()):
+            average.lerp_(current, 1.0 - self.decay)
+        for average, current in zip(self.module.buffers(), source.buffers()):
+            average.copy_(current)
+
+    def state_dict(self) -> dict:
+        return self.module.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.module.load_state_dict(state)
 
 
-def run_loop(loop: Loop, step: Callable[[Loop], dict[str, float]], settings: LoopSettings, work: Path, tag: str) -> int:
-    """Run ``step`` until ``settings.steps``; return the step it resumed from (0 for a fresh run)."""
-    state_path = work / STATE_FILE
-    if state_path.is_file():
-        payload = checkpoint.load(state_path)
-        if payload.get("fingerprint") == tag:
-            _restore(loop, payload)
-    resumed = loop.step
-    for module in loop.modules.values():
-        module.train()
-    with tqdm(total=settings.steps, initial=loop.step, desc=f"train {settings.name}", unit="step") as progress:
-        while loop.step < settings.steps:
-            for optimizer in loop.optimizers.values():
-                for group in optimizer.param_groups:
-                    group["lr"] = cosine_rate(settings.learning_rate, loop.step, settings.steps)
-            losses = step(loop)
-            loop.step += 1
-            loop.history.append((loop.step, losses))
-            progress.update(1)
-            progress.set_postfix(loss=f"{losses['total']:.4f}")
-            if loop.step % settings.checkpoint_every == 0 or loop.step == settings.steps:
-                checkpoint.save(state_path, _payload(loop, tag))
-    for module in loop.modules.values():
-        module.eval()
-    return resumed
+@dataclass(frozen=True)
+class TrainSettings:
+    steps: int
+    batch: int  # the total batch; each process takes its share
+    checkpoint_every: int
+    seed: int
+    name: str  # for the progress bar
+    workers: int = 0  # data-loading processes (0: load in this process)
 
 
-def fit(modules: dict[str, torch.nn.Module], step: Callable[[Loop], dict[str, float]], settings: LoopSettings,
-        work: Path, params: dict, data_hashes: dict[str, str], critics: tuple[str, ...] = ()) -> tuple[Loop, int]:
-    """A fresh loop (Adam per module) run to the end, resuming a checkpoint in ``work`` made with
-    the same params and data. Returns the loop and the step it resumed from."""
-    loop = new_loop(modules, settings.learning_rate, settings.seed, critics)
-    resumed = run_loop(loop, step, settings, work, checkpoint.fingerprint(params, data_hashes))
-    return loop, resumed
+class KeyedDataset(torch.utils.data.Dataset):
+    """Training items addressed by global sample index; item ``i`` draws all its randomness
+    (which sample, crops, flips, noise) from the generator of (seed, purpose, i) alone, so it
+    does not depend on the order, the process or the worker that reads it."""
+
+    purpose = "samples"
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def __getitem__(self, index: int) -> Any:
+        return self.item(rng_for(self.seed, self.purpose, int(index)), int(index))
+
+    def item(self, rng: np.random.Generator, index: int) -> Any:
+        raise NotImplementedError
+
+    def collate(self, items: list) -> Any:
+        raise NotImplementedError
 
 
-def loss_summary(history: list[tuple[int, dict[str, float]]]) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The loss curve as a table (for dvc plots) and each loss averaged over the last tenth of the run."""
-    curve = pd.DataFrame([{"step": step, **losses} for step, losses in history])
+TrainingData = KeyedDataset
+
+
+HistoryRows = list[tuple[int, dict[str, float]]]
+
+
+class History:
+    """The loss history: buffered, then appended to a CSV in the work folder and handed to
+    ``log`` (MLflow) at each checkpoint; on resume, rows past the checkpoint are dropped
+    and the kept ones replayed to ``log``, so each step is recorded exactly once."""
+
+    def __init__(self, path: Path, log: Callable[[HistoryRows], None] | None):
+        self.path, self.log, self.pending = path, log, []
+
+    def resume(self, step: int) -> None:
+        kept = self.table()
+        kept = kept[kept["step"] <= step] if len(kept) else kept
+        if not len(kept):
+            self.path.unlink(missing_ok=True)
+            return
+        self._write(kept)
+        if self.log is not None:
+            self.log(_rows(kept))
+
+    def add(self, step: int, losses: dict[str, float]) -> None:
+        self.pending.append((step, losses))
+
+    def flush(self) -> None:
+        """Append the pending rows (the whole file is rewritten only when a new loss name appears)."""
+        if not self.pending:
+            return
+        fresh = pd.DataFrame([{"step": step, **losses} for step, losses in self.pending])
+        columns = list(pd.read_csv(self.path, nrows=0).columns) if self.path.is_file() else []
+        if columns and set(fresh.columns) <= set(columns):
+            with open(self.path, "a") as handle:
+                fresh.reindex(columns=columns).to_csv(handle, index=False, header=False, float_format="%.6g")
+        else:
+            self._write(pd.concat([self.table(), fresh], ignore_index=True))
+        if self.log is not None:
+            self.log(self.pending)
+        self.pending = []
+
+    def table(self) -> pd.DataFrame:
+        return pd.read_csv(self.path) if self.path.is_file() else pd.DataFrame()
+
+    def _write(self, table: pd.DataFrame) -> None:
+        with atomic_file(self.path, "w") as handle:
+            table.to_csv(handle, index=False, float_format="%.6g")
+
+
+class StepSampler(torch.utils.data.Sampler):
+    """The global sample indices this process takes, step after step, from ``start``."""
+
+    def __init__(self, start: int, steps: int, batch: int, share: range):
+        self.start, self.steps, self.batch, self.share = start, steps, batch, share
+
+    def __iter__(self):
+        for step in range(self.start, self.steps):
+            for j in self.share:
+                yield step * self.batch + j
+
+    def __len__(self) -> int:
+        return (self.steps - self.start) * len(self.share)
+
+
+def _rows(table: pd.DataFrame) -> HistoryRows:
+    return [(int(row["step"]), {k: float(v) for k, v in row.items() if k != "step" and pd.notna(v)})
+            for row in table.to_dict("records")]
+
+
+class Trainer:
+    """Runs ``step`` from the last checkpoint (or 0) to ``settings.steps``."""
+
+    def __init__(self, modules: Mapping[str, torch.nn.Module], optimizers: Mapping[str, Optimization],
+                 settings: TrainSettings, device: str = "cpu", state: Mapping[str, Stateful] | None = None):
+        self.modules, self.optimizers, self.settings = dict(modules), dict(optimizers), settings
+        self.state = dict(state or {})
+        self.device = torch.device(device)
+        self.step = 0
+        self.share = distributed.share(settings.batch)
+        for module in self.modules.values():
+            module.to(self.device)
+            distributed.broadcast_module(module)
+        for item in self.state.values():
+            if isinstance(item, EMA):
+                item.module.to(self.device)
+
+    def due(self, interval: int) -> bool:
+        """Whether a term that runs every ``interval`` steps runs at this step."""
+        return interval > 0 and self.step % interval == 0
+
+    def descend(self, name: str, loss: torch.Tensor) -> None:
+        """One optimiser step on ``loss`` (this process's mean over its share of the batch)."""
+        optimization = self.optimizers[name]
+        optimization.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        parameters = [p for group in optimization.optimizer.param_groups for p in group["params"]]
+        distributed.average_gradients(parameters, len(self.share) / self.settings.batch)
+        optimization.optimizer.step()
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def payload(self, tag: str) -> dict:
+        return {"fingerprint": tag, "step": self.step,
+                "modules": {k: m.state_dict() for k, m in self.modules.items()},
+                "optimizers": {k: o.optimizer.state_dict() for k, o in self.optimizers.items()},
+                "state": {k: s.state_dict() for k, s in self.state.items()},
+                "torch_rng": torch.get_rng_state()}
+
+    def restore(self, payload: dict) -> None:
+        for name, module in self.modules.items():
+            module.load_state_dict(payload["modules"][name])
+        for name, optimization in self.optimizers.items():
+            optimization.optimizer.load_state_dict(payload["optimizers"][name])
+        for name, item in self.state.items():
+            item.load_state_dict(payload["state"][name])
+        torch.set_rng_state(payload["torch_rng"])
+        self.step = int(payload["step"])
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def fit(self, data: TrainingData, step: Callable[[Trainer, Any], dict[str, float]], work: Path, tag: str,
+            log_history: Callable[[HistoryRows], None] | None = None) -> int:
+        """Train to the end; return the step resumed from (0 for a fresh run)."""
+        state_path, main = work / STATE_FILE, distributed.is_main()
+        if state_path.is_file():
+            payload = checkpoint.load(state_path)
+            if payload.get("fingerprint") == tag:
+                self.restore(payload)
+        resumed = self.step
+        history = History(work / HISTORY_FILE, log_history if main else None)
+        if main:
+            history.resume(resumed)
+        for module in self.modules.values():
+            module.train()
+        batches = self._loader(data, resumed)
+        with tqdm(total=self.settings.steps, initial=resumed, desc=f"train {self.settings.name}", unit="step",
+                  disable=not main) as progress:
+            for batch in batches:
+                for optimization in self.optimizers.values():
+                    optimization.set_rate(self.step, self.settings.steps)
+                losses = step(self, _to_device(batch, self.device))
+                self.step += 1
+                history.add(self.step, losses)
+                progress.update(1)
+                progress.set_postfix(loss=f"{losses.get('total', float('nan')):.4f}")
+                if self.step % self.settings.checkpoint_every == 0 or self.step == self.settings.steps:
+                    if main:
+                        history.flush()  # before the checkpoint: a crash between the two replays, never skips
+                        checkpoint.save(state_path, self.payload(tag))
+        for module in self.modules.values():
+            module.eval()
+        return resumed
+
+    def _loader(self, data: TrainingData, start: int) -> Iterable:
+        sampler = StepSampler(start, self.settings.steps, self.settings.batch, self.share)
+        return torch.utils.data.DataLoader(
+            data, batch_size=len(self.share), sampler=sampler, collate_fn=data.collate,
+            num_workers=self.settings.workers, persistent_workers=False,
+            worker_init_fn=_one_thread if self.settings.workers else None,
+            prefetch_factor=4 if self.settings.workers else None)
+
+
+def _one_thread(_: int) -> None:
+    torch.set_num_threads(1)  # loaders share the cores with the training process
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # a NamedTuple of tensors
+        return type(batch)(*(_to_device(v, device) for v in batch))
+    return batch
+
+
+def history_summary(work: Path) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The loss curve (for dvc plots) and each loss averaged over the last tenth of the run."""
+    curve = pd.read_csv(work / HISTORY_FILE)
     tail = curve.tail(max(1, len(curve) // 10)).mean()
     return curve, {f"final_{name}": float(tail[name]) for name in curve.columns if name != "step"}

@@ -10,6 +10,7 @@ simulated segmentation, its input at inference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from pipeline.matting.guidance import colour_guidance
 from pipeline.matting.trimap import (band_width, coarse_segmentation, coarse_trimap, trimap_classes, trimap_from_alpha,
                                      true_trimap_classes, UNKNOWN)
 from pipeline.models.matting import MattingBatch
+from pipeline.training import KeyedDataset
 
 
 @dataclass(frozen=True)
@@ -40,26 +42,54 @@ class MattingSample:
         return composite(self.foreground * self.alpha[..., None], self.alpha, self.background)
 
 
-def load_samples(relight: Path, lightstage: Path, trimaps: Path, split: str) -> list[MattingSample]:
-    """One sample per relit side (a and b) of every pair in ``split``."""
+@dataclass(frozen=True)
+class MattingRef:
+    """One relit side of one pair, without its pixels."""
+
+    name: str
+    alpha: Path
+    relit: Path
+    background: Path
+    trimap: Path
+    coarse_trimap: Path
+    exposure: float
+
+
+def matting_refs(relight: Path, lightstage: Path, trimaps: Path, split: str) -> list[MattingRef]:
+    """One per relit side (a and b) of every pair in ``split``."""
     pairs = read_table(relight / MANIFEST)
     views = read_table(lightstage / MANIFEST).set_index(["subject", "view"])
     maps = read_table(trimaps / MANIFEST).set_index(["subject", "view"])
-    samples = []
+    refs = []
     for row in pairs[pairs["split"] == split].itertuples():
         key = (row.subject, row.view)
-        alpha = np.asarray(load_array(lightstage / views.loc[key, "alpha"]), dtype=np.float32)
-        trimap = load_png(trimaps / maps.loc[key, "trimap"])[..., 0]
-        coarse = load_png(trimaps / maps.loc[key, "coarse_trimap"])[..., 0]
         for side in "ab":
-            exposure = getattr(row, f"exposure_{side}")
-            relit = np.asarray(load_array(relight / getattr(row, f"relit_{side}")), dtype=np.float32)
-            background = np.asarray(load_array(relight / getattr(row, f"background_{side}")), dtype=np.float32)
-            straight = np.divide(relit, alpha[..., None], out=np.zeros_like(relit), where=alpha[..., None] > 1e-3)
-            samples.append(MattingSample(
-                name=f"{row.subject}_v{row.view:02d}_p{row.pair:02d}_{side}", foreground=srgb_curve(straight * exposure),
-                alpha=alpha, background=srgb_curve(background * exposure), trimap=trimap, coarse_trimap=coarse))
-    return samples
+            refs.append(MattingRef(
+                name=f"{row.subject}_v{row.view:02d}_p{row.pair:02d}_{side}", alpha=lightstage / views.loc[key, "alpha"],
+                relit=relight / getattr(row, f"relit_{side}"), background=relight / getattr(row, f"background_{side}"),
+                trimap=trimaps / maps.loc[key, "trimap"], coarse_trimap=trimaps / maps.loc[key, "coarse_trimap"],
+                exposure=float(getattr(row, f"exposure_{side}"))))
+    return refs
+
+
+def load_background(ref: MattingRef) -> np.ndarray:
+    """The sample's background (H, W, 3) in display space."""
+    return srgb_curve(np.asarray(load_array(ref.background), dtype=np.float32) * ref.exposure)
+
+
+def load_sample(ref: MattingRef) -> MattingSample:
+    """A sample's layers in display space, read on demand."""
+    alpha = np.asarray(load_array(ref.alpha), dtype=np.float32)
+    relit = np.asarray(load_array(ref.relit), dtype=np.float32)
+    straight = np.divide(relit, alpha[..., None], out=np.zeros_like(relit), where=alpha[..., None] > 1e-3)
+    return MattingSample(
+        name=ref.name, foreground=srgb_curve(straight * ref.exposure), alpha=alpha, background=load_background(ref),
+        trimap=load_png(ref.trimap)[..., 0], coarse_trimap=load_png(ref.coarse_trimap)[..., 0])
+
+
+def load_samples(relight: Path, lightstage: Path, trimaps: Path, split: str) -> list[MattingSample]:
+    """Every sample of ``split`` in memory (for evaluation, which is small)."""
+    return [load_sample(ref) for ref in matting_refs(relight, lightstage, trimaps, split)]
 
 
 def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -120,29 +150,54 @@ def to_batch(images, trimaps, alphas, foregrounds, backgrounds) -> MattingBatch:
         alpha=torch.from_numpy(np.stack(alphas)[:, None].astype(np.float32)), foreground=chw(foregrounds),
         background=chw(backgrounds), true_trimap=torch.from_numpy(np.stack([true_trimap_classes(a) for a in alphas])),
         guidance=chw([colour_guidance(i, t) for i, t in zip(images, trimaps)]),
+        mix=torch.full((len(images),), 0.5),
     )
 
 
+def training_example(samples: Callable[[int], MattingSample], backgrounds: Callable[[int], np.ndarray], count: int,
+                     rng: np.random.Generator, recipe: BatchRecipe) -> dict[str, np.ndarray]:
+    """One training crop: a random sample re-composited over another's background or a texture,
+    randomly mirrored, cropped around the band of its input trimap. ``samples(k)`` loads sample k,
+    ``backgrounds(k)`` its background."""
+    sample = samples(int(rng.integers(count)))
+    height, width = sample.alpha.shape
+    if rng.uniform() < recipe.texture_share:
+        background = random_texture(rng, height, width)
+    else:
+        background = backgrounds(int(rng.integers(count)))
+    trimap = _input_trimap(sample, rng, recipe)
+    alpha, foreground = sample.alpha, sample.foreground
+    if rng.uniform() < 0.5:
+        alpha, foreground, trimap = alpha[:, ::-1], foreground[:, ::-1], trimap[:, ::-1]
+    y, x = _crop_origin(trimap == UNKNOWN, recipe.crop, rng)
+    window = (slice(y, y + recipe.crop), slice(x, x + recipe.crop))
+    a, f, b = alpha[window], foreground[window], background[window]
+    return {"images": composite(f * a[..., None], a, b), "trimaps": np.ascontiguousarray(trimap[window]), "alphas": a,
+            "foregrounds": f, "backgrounds": b}
+
+
 def sample_batch(samples: list[MattingSample], rng: np.random.Generator, recipe: BatchRecipe) -> MattingBatch:
-    """A random training batch: re-composited, randomly mirrored, cropped around the band."""
-    layers = {key: [] for key in ("images", "trimaps", "alphas", "foregrounds", "backgrounds")}
-    for _ in range(recipe.batch):
-        sample = samples[rng.integers(len(samples))]
-        height, width = sample.alpha.shape
-        if rng.uniform() < recipe.texture_share:
-            background = random_texture(rng, height, width)
-        else:
-            background = samples[rng.integers(len(samples))].background
-        trimap = _input_trimap(sample, rng, recipe)
-        alpha, foreground = sample.alpha, sample.foreground
-        if rng.uniform() < 0.5:
-            alpha, foreground, trimap = alpha[:, ::-1], foreground[:, ::-1], trimap[:, ::-1]
-        y, x = _crop_origin(trimap == UNKNOWN, recipe.crop, rng)
-        window = (slice(y, y + recipe.crop), slice(x, x + recipe.crop))
-        a, f, b = alpha[window], foreground[window], background[window]
-        layers["images"].append(composite(f * a[..., None], a, b))
-        layers["trimaps"].append(trimap[window])
-        layers["alphas"].append(a)
-        layers["foregrounds"].append(f)
-        layers["backgrounds"].append(b)
-    return to_batch(**layers)
+    """A random training batch from samples in memory (all from one generator)."""
+    examples = [training_example(samples.__getitem__, lambda k: samples[k].background, len(samples), rng, recipe)
+                for _ in range(recipe.batch)]
+    return to_batch(**{key: [e[key] for e in examples] for key in examples[0]})
+
+
+class MattingCrops(KeyedDataset):
+    """Training items read on demand: item ``i`` is ``training_example`` drawn from the generator
+    of (seed, i), with the critic's interpolation ``mix``."""
+
+    purpose = "matting-crops"
+
+    def __init__(self, refs: list[MattingRef], recipe: BatchRecipe, seed: int):
+        super().__init__(seed)
+        self.refs, self.recipe = refs, recipe
+
+    def item(self, rng: np.random.Generator, index: int) -> tuple[dict[str, np.ndarray], float]:
+        example = training_example(lambda k: load_sample(self.refs[k]), lambda k: load_background(self.refs[k]),
+                                   len(self.refs), rng, self.recipe)
+        return example, float(rng.uniform())
+
+    def collate(self, items: list) -> MattingBatch:
+        batch = to_batch(**{key: [e[key] for e, _ in items] for key in items[0][0]})
+        return batch._replace(mix=torch.tensor([m for _, m in items], dtype=torch.float32))

@@ -87,6 +87,7 @@ class MattingBatch(NamedTuple):
     background: torch.Tensor  # (B, 3, H, W) sRGB
     true_trimap: torch.Tensor  # (B, H, W) class indices: where alpha is 0, fractional, 1
     guidance: torch.Tensor  # (B, 8, H, W) colour guidance from the input trimap
+    mix: torch.Tensor  # (B,) uniform: where the critic's interpolate lies between real and fake
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,15 @@ import torch
 
 
 def masked_l1(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean absolute error over the pixels where ``mask`` (broadcastable, 0/1) is set."""
+    """Mean absolute error over the pixels where ``mask`` (broadcastable, 0/1) is set, per sample,
+    then averaged over the batch (B, ...). Per-sample means make the batch loss a plain mean over
+    samples, so data-parallel processes that each average their share agree with one process."""
     error = (predicted - target).abs()
     if mask is None:
         return error.mean()
     mask = mask.expand_as(error)
-    return (error * mask).sum() / mask.sum().clamp_min(1.0)
+    per_sample = (error * mask).flatten(1).sum(1) / mask.flatten(1).sum(1).clamp_min(1.0)
+    return per_sample.mean()
 
 
 def image_gradients(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,23 +30,30 @@ def gradient_l1(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
     return masked_l1(pdx, tdx, mask) + masked_l1(pdy, tdy, mask)
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
-    """``weight * (||grad D(x_hat)|| - 1)^2`` on random interpolates x_hat of real and fake (B, ...)."""
-    mix = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device)
+def critic_scores(critic, x: torch.Tensor) -> torch.Tensor:
+    """One score per sample (B,): the mean of a patch critic's outputs. The critic loss and its
+    gradient penalty both use it, so the penalty's weight does not change with the crop size."""
+    return critic(x).flatten(1).mean(1)
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
+    """``weight * (||grad D(x_hat)|| - 1)^2`` on interpolates x_hat = mix real + (1 - mix) fake (B, ...),
+    ``mix`` (B,) uniform, drawn by the caller (keyed to each sample, not to the process)."""
+    mix = mix.view(-1, *([1] * (real.dim() - 1)))
     interpolate = (mix * real + (1 - mix) * fake).requires_grad_(True)
-    scores = critic(interpolate)
-    (grad,) = torch.autograd.grad(scores.sum(), interpolate, create_graph=True)
+    (grad,) = torch.autograd.grad(critic_scores(critic, interpolate).sum(), interpolate, create_graph=True)
     return weight * ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
 
 
-def critic_loss(critic, real: torch.Tensor, fake: torch.Tensor, penalty_weight: float = 10.0) -> torch.Tensor:
+def critic_loss(critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor, penalty_weight: float = 10.0) -> torch.Tensor:
     """WGAN-GP critic loss: D(fake) - D(real) + gradient penalty (the critic has no sigmoid)."""
     fake = fake.detach()
-    return critic(fake).mean() - critic(real).mean() + gradient_penalty(critic, real, fake, penalty_weight)
+    return (critic_scores(critic, fake).mean() - critic_scores(critic, real).mean()
+            + gradient_penalty(critic, real, fake, mix, penalty_weight))
 
 
 def generator_adversarial_loss(critic, fake: torch.Tensor) -> torch.Tensor:
-    return -critic(fake).mean()
+    return -critic_scores(critic, fake).mean()
 
 
 def angular_error(predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

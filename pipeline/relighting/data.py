@@ -9,7 +9,7 @@ maps) is divided by the target map's mean radiance (``light_scale``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,6 +22,7 @@ from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.equirect import pixel_solid_angles
 from pipeline.light.pairs import Environment, load_environments
 from pipeline.light.tonemap import LUMINANCE
+from pipeline.training import KeyedDataset
 
 
 def light_scale(env: np.ndarray) -> float:
@@ -71,13 +72,27 @@ class SampleSource:
     target_background: str  # the target map as the camera sees it, linear .npy
 
 
-def _side(relight: Path, row, key: str, side: str) -> np.ndarray:
-    """One side's array of a relit pair, e.g. ``relit_b``, as float32."""
-    return np.asarray(load_array(relight / getattr(row, f"{key}_{side}")), dtype=np.float32)
+@dataclass(frozen=True)
+class SampleRef:
+    """One direction of one relit pair, without its pixels: what a lazy reader needs to load it."""
+
+    name: str
+    relight: Path
+    view: dict  # the lightstage paths of this view: alpha, normals, albedo (absolute)
+    source: dict  # the source side's relative paths in ``relight``: relit, ...
+    target: dict  # the target side's: relit, diffuse, specular
+    exposure_source: float
+    exposure_target: float
+    scale: float
+    camera: np.ndarray  # (25,)
+    environment: Environment
+    origin: SampleSource
 
 
-def load_samples(relight: Path, lightstage: Path, lightmaps: Path, split: str,
-                 limit: int | None = None) -> tuple[list[RelightSample], list[SampleSource]]:
+SIDE_FILES = ("relit", "diffuse", "specular", "background", "composite")
+
+
+def sample_refs(relight: Path, lightstage: Path, lightmaps: Path, split: str, limit: int | None = None) -> list[SampleRef]:
     """Both directions of every pair in ``split`` (the first ``limit`` pairs if given)."""
     pairs = read_table(relight / MANIFEST)
     pairs = pairs[pairs["split"] == split]
@@ -85,28 +100,57 @@ def load_samples(relight: Path, lightstage: Path, lightmaps: Path, split: str,
         pairs = pairs.head(limit)
     views = read_table(lightstage / MANIFEST).set_index(["subject", "view"])
     _, maps = load_environments(lightmaps)
-    samples, sources = [], []
+    refs = []
     for row in pairs.itertuples():
         view = views.loc[(row.subject, row.view)]
-        alpha, normals, albedo = (np.asarray(load_array(lightstage / view[key]), dtype=np.float32)
-                                  for key in ("alpha", "normals", "albedo"))
+        paths = {key: lightstage / view[key] for key in ("alpha", "normals", "albedo")}
         for source, target in ("ab", "ba"):
             name = getattr(row, f"hdri_{target}")
             if name not in maps:
                 raise DataError(f"{lightmaps / MANIFEST}: map {name!r} of {relight / MANIFEST} is missing")
             environment = maps[name].turned(getattr(row, f"rotation_{target}"))
-            scale = light_scale(environment.env)
-            samples.append(RelightSample(
-                name=f"{row.subject}_v{row.view:02d}_p{row.pair:02d}_{source}{target}",
-                image=matted_input(_side(relight, row, "relit", source), alpha, getattr(row, f"exposure_{source}")),
-                alpha=alpha, normals=normals, albedo=albedo, target=_side(relight, row, "relit", target) * scale,
-                diffuse=_side(relight, row, "diffuse", target) * scale, specular=_side(relight, row, "specular", target) * scale,
-                scale=scale, camera=np.asarray(row.camera, dtype=np.float64), environment=environment,
-                exposure=float(getattr(row, f"exposure_{target}"))))
-            sources.append(SampleSource(
-                subject=row.subject, view=int(row.view), relight=relight, source_composite=getattr(row, f"composite_{source}"),
-                target_composite=getattr(row, f"composite_{target}"), target_background=getattr(row, f"background_{target}")))
-    return samples, sources
+            side = {s: {key: getattr(row, f"{key}_{s}") for key in SIDE_FILES} for s in (source, target)}
+            refs.append(SampleRef(
+                name=f"{row.subject}_v{row.view:02d}_p{row.pair:02d}_{source}{target}", relight=relight, view=paths,
+                source=side[source], target=side[target], exposure_source=float(getattr(row, f"exposure_{source}")),
+                exposure_target=float(getattr(row, f"exposure_{target}")), scale=light_scale(environment.env),
+                camera=np.asarray(row.camera, dtype=np.float64), environment=environment,
+                origin=SampleSource(subject=row.subject, view=int(row.view), relight=relight,
+                                    source_composite=side[source]["composite"], target_composite=side[target]["composite"],
+                                    target_background=side[target]["background"])))
+    return refs
+
+
+Window = tuple[slice, slice]
+WHOLE: Window = (slice(None), slice(None))
+
+
+def _read(path: Path, window: Window, leading: bool = False) -> np.ndarray:
+    """A window of a memory-mapped array as float32: only those rows are read from disk."""
+    array = load_array(path)
+    return np.asarray(array[:, window[0], window[1]] if leading else array[window], dtype=np.float32)
+
+
+def load_sample(ref: SampleRef, window: Window = WHOLE, intrinsics: Path | None = None, index: int | None = None) -> RelightSample:
+    """A sample's arrays (or a window of them), read on demand. With ``intrinsics`` (a folder of
+    ``IntrinsicsCache``) its normals, albedo and light maps are the predicted ones of sample ``index``."""
+    alpha = _read(ref.view["alpha"], window)
+    side = lambda key, leading=False: _read(ref.relight / ref.target[key], window, leading) * ref.scale  # noqa: E731
+    fields = dict(normals=_read(ref.view["normals"], window), albedo=_read(ref.view["albedo"], window),
+                  diffuse=side("diffuse"), specular=side("specular", leading=True))
+    if intrinsics is not None:
+        fields.update({key: _read(intrinsics / f"{index:06d}_{key}.npy", window, key == "specular") for key in INTRINSICS})
+    return RelightSample(
+        name=ref.name, image=matted_input(_read(ref.relight / ref.source["relit"], window), alpha, ref.exposure_source),
+        alpha=alpha, target=side("relit"), scale=ref.scale, camera=ref.camera, environment=ref.environment,
+        exposure=ref.exposure_target, **fields)
+
+
+def load_samples(relight: Path, lightstage: Path, lightmaps: Path, split: str,
+                 limit: int | None = None) -> tuple[list[RelightSample], list[SampleSource]]:
+    """Both directions of every pair in ``split``, whole and in memory (for evaluation, which is small)."""
+    refs = sample_refs(relight, lightstage, lightmaps, split, limit)
+    return [load_sample(ref) for ref in refs], [ref.origin for ref in refs]
 
 
 class RelightBatch(NamedTuple):
@@ -117,6 +161,7 @@ class RelightBatch(NamedTuple):
     target: torch.Tensor  # (B, 3, h, w)
     diffuse: torch.Tensor  # (B, 3, h, w)
     specular: torch.Tensor  # (B, K, 3, h, w)
+    mix: torch.Tensor  # (B,) uniform: where the critic's interpolate lies between real and fake
 
 
 def _crop_origin(alpha: np.ndarray, crop: int, rng: np.random.Generator) -> tuple[int, int]:
@@ -131,23 +176,37 @@ def _crop_origin(alpha: np.ndarray, crop: int, rng: np.random.Generator) -> tupl
     return int(np.clip(y, 0, height - crop)), int(np.clip(x, 0, width - crop))
 
 
-def sample_batch(samples: list[RelightSample], rng: np.random.Generator, batch: int, crop: int) -> RelightBatch:
-    """Random crops, half of them mirrored (normals' x flips with the image)."""
-    fields = {key: [] for key in RelightBatch._fields}
-    for _ in range(batch):
-        sample = samples[rng.integers(len(samples))]
-        y, x = _crop_origin(sample.alpha, crop, rng)
-        window = (slice(y, y + crop), slice(x, x + crop))
-        mirror = rng.uniform() < 0.5
-        for key in RelightBatch._fields:
-            value = getattr(sample, key)
-            value = value[:, window[0], window[1]] if key == "specular" else value[window]
-            if mirror:
-                value = value[:, ::-1] if key == "alpha" else value[..., ::-1, :]  # the width axis
-                if key == "normals":
-                    value = value * np.array([-1.0, 1.0, 1.0], dtype=np.float32)
-            fields[key].append(value)
-    return RelightBatch(**{key: channels_first(np.stack(values)) for key, values in fields.items()})
+def mirrored(sample: RelightSample) -> RelightSample:
+    """Flipped left to right (normals' x flips with the image)."""
+    flip = lambda v: np.ascontiguousarray(v[..., ::-1, :])  # noqa: E731  the width axis
+    return replace(sample, image=flip(sample.image), alpha=np.ascontiguousarray(sample.alpha[:, ::-1]),
+                   normals=flip(sample.normals) * np.array([-1.0, 1.0, 1.0], dtype=np.float32), albedo=flip(sample.albedo),
+                   target=flip(sample.target), diffuse=flip(sample.diffuse), specular=flip(sample.specular))
+
+
+class RelightCrops(KeyedDataset):
+    """Training crops: item ``i`` is a random sample, a crop centred on its foreground, mirrored
+    half the time, and the uniform ``mix`` of the critic's interpolate, all drawn from the
+    generator of (seed, i). Arrays are read on demand, only the crop's rows."""
+
+    purpose = "relight-crops"
+
+    def __init__(self, refs: list[SampleRef], crop: int, seed: int, intrinsics: Path | None = None):
+        super().__init__(seed)
+        self.refs, self.crop, self.intrinsics = refs, crop, intrinsics
+
+    def item(self, rng: np.random.Generator, index: int) -> RelightSample:
+        k = int(rng.integers(len(self.refs)))
+        ref = self.refs[k]
+        y, x = _crop_origin(np.asarray(load_array(ref.view["alpha"])), self.crop, rng)
+        sample = load_sample(ref, (slice(y, y + self.crop), slice(x, x + self.crop)), self.intrinsics, k)
+        flip, mix = rng.uniform() < 0.5, rng.uniform()
+        return (mirrored(sample) if flip else sample), mix
+
+    def collate(self, items: list) -> RelightBatch:
+        samples = [s for s, _ in items]
+        return RelightBatch(**{key: channels_first(np.stack([getattr(s, key) for s in samples])) for key in RelightBatch._fields
+                               if key != "mix"}, mix=torch.tensor([m for _, m in items], dtype=torch.float32))
 
 
 def channels_first(array: np.ndarray) -> torch.Tensor:
@@ -158,12 +217,15 @@ def channels_first(array: np.ndarray) -> torch.Tensor:
     return tensor.movedim(-1, -3)
 
 
-def training_samples(relight: Path, lightstage: Path, lightmaps: Path, crop: int) -> list[RelightSample]:
-    """The training split's samples, checked to be there and large enough for ``crop``."""
-    samples, _ = load_samples(relight, lightstage, lightmaps, "train")
-    if not samples:
+INTRINSICS = ("normals", "albedo", "diffuse", "specular")
+
+
+def training_refs(relight: Path, lightstage: Path, lightmaps: Path, crop: int) -> list[SampleRef]:
+    """The training split, checked to be there and large enough for ``crop``."""
+    refs = sample_refs(relight, lightstage, lightmaps, "train")
+    if not refs:
         raise DataError(f"{relight / MANIFEST}: no training pairs")
-    size = min(min(s.alpha.shape) for s in samples)
+    size = min(min(load_array(ref.view["alpha"]).shape) for ref in refs)
     if crop > size:
         raise DataError(f"{relight}: images are {size} px, smaller than the training crop ({crop})")
-    return samples
+    return refs

@@ -11,32 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
+from pipeline.io.arrays import save_array
 from pipeline.io.sheet import grid, label, to_picture
+from pipeline.light.pairs import view_light_maps
 from pipeline.light.tonemap import LUMINANCE
 from pipeline.models.relighting import AlbedoNet, GeometryNet, ShadingNet
 from pipeline.nn.losses import angular_error, critic_loss, generator_adversarial_loss, masked_l1, multiscale_gradient_l1
-from pipeline.relighting.data import RelightBatch, RelightSample, sample_batch
-from pipeline.training import Loop
+from pipeline.relighting.chain import RelightingChain
+from pipeline.relighting.data import RelightBatch, RelightSample, SampleRef, load_sample
+from pipeline.training import Trainer
 
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
-
-
-@dataclass(frozen=True)
-class BatchShape:
-    batch: int
-    crop: int
-
-
-def _descend(loop: Loop, name: str, losses: dict[str, torch.Tensor]) -> dict[str, float]:
-    optimizer = loop.optimizers[name]
-    optimizer.zero_grad()
-    losses["total"].backward()
-    optimizer.step()
-    return {key: float(value.detach()) for key, value in losses.items()}
 
 
 def geometry_losses(net: GeometryNet, batch: RelightBatch, l1: float, angular: float) -> dict[str, torch.Tensor]:
@@ -46,9 +37,8 @@ def geometry_losses(net: GeometryNet, batch: RelightBatch, l1: float, angular: f
     return losses
 
 
-def geometry_step(loop: Loop, samples: list[RelightSample], shape: BatchShape, l1: float, angular: float) -> dict[str, float]:
-    batch = sample_batch(samples, loop.rng, shape.batch, shape.crop)
-    return _descend(loop, "geometry", geometry_losses(loop.modules["geometry"], batch, l1, angular))
+def geometry_step(trainer: Trainer, batch: RelightBatch, l1: float, angular: float) -> dict[str, float]:
+    return _descend(trainer, "geometry", geometry_losses(trainer.modules["geometry"], batch, l1, angular))
 
 
 def albedo_losses(net: AlbedoNet, batch: RelightBatch, l1: float, gradient: float) -> dict[str, torch.Tensor]:
@@ -58,9 +48,8 @@ def albedo_losses(net: AlbedoNet, batch: RelightBatch, l1: float, gradient: floa
     return losses
 
 
-def albedo_step(loop: Loop, samples: list[RelightSample], shape: BatchShape, l1: float, gradient: float) -> dict[str, float]:
-    batch = sample_batch(samples, loop.rng, shape.batch, shape.crop)
-    return _descend(loop, "albedo", albedo_losses(loop.modules["albedo"], batch, l1, gradient))
+def albedo_step(trainer: Trainer, batch: RelightBatch, l1: float, gradient: float) -> dict[str, float]:
+    return _descend(trainer, "albedo", albedo_losses(trainer.modules["albedo"], batch, l1, gradient))
 
 
 @dataclass(frozen=True)
@@ -90,19 +79,34 @@ def shading_losses(net: ShadingNet, batch: RelightBatch, weights: ShadingWeights
     return losses, relit
 
 
-def shading_step(loop: Loop, samples: list[RelightSample], shape: BatchShape, weights: ShadingWeights) -> dict[str, float]:
-    batch = sample_batch(samples, loop.rng, shape.batch, shape.crop)
-    losses, relit = shading_losses(loop.modules["shading"], batch, weights)
+def shading_step(trainer: Trainer, batch: RelightBatch, weights: ShadingWeights) -> dict[str, float]:
+    losses, relit = shading_losses(trainer.modules["shading"], batch, weights)
     if weights.adversarial > 0:
-        critic, real, fake = loop.modules["critic"], critic_view(batch.target), critic_view(relit)
-        loop.optimizers["critic"].zero_grad()
-        losses["critic"] = critic_loss(critic, real, fake)  # lambda = 10
-        losses["critic"].backward()
-        loop.optimizers["critic"].step()
+        critic, real, fake = trainer.modules["critic"], critic_view(batch.target), critic_view(relit)
+        losses["critic"] = critic_loss(critic, real, fake, batch.mix)  # lambda = 10
+        trainer.descend("critic", losses["critic"])
         losses["adversarial"] = generator_adversarial_loss(critic, fake)
         losses["total"] = losses["total"] + weights.adversarial * losses["adversarial"]
     # the critic's own loss is already stepped; only the generator's total descends below
-    return _descend(loop, "shading", losses)
+    return _descend(trainer, "shading", losses)
+
+
+def write_intrinsics(refs: list[SampleRef], chain: RelightingChain, folder: Path, light_maps: bool) -> Path:
+    """The trained nets' normals and albedo of every training sample (and, with ``light_maps``,
+    the light maps looked up at those normals), one small file per array in ``folder``, so
+    training reads them on demand as it reads the data (RelightCrops' ``intrinsics``)."""
+    for index, ref in enumerate(tqdm(refs, desc="predict intrinsics", unit="image")):
+        sample = load_sample(ref)
+        arrays = {"normals": chain.predict_normals(sample.image)}
+        arrays["albedo"] = chain.predict_albedo(sample.image, arrays["normals"]) if chain.albedo is not None else sample.albedo
+        if light_maps:
+            diffuse, specular = view_light_maps(arrays["normals"], sample.alpha, sample.camera, sample.environment)
+            arrays.update(diffuse=diffuse * sample.scale, specular=specular * sample.scale)
+        else:
+            arrays.update(diffuse=sample.diffuse, specular=sample.specular)
+        for key, array in arrays.items():
+            save_array(folder / f"{index:06d}_{key}.npy", array)
+    return folder
 
 
 def preview_grid(samples: list[RelightSample], predict: Callable[[RelightSample], np.ndarray],
