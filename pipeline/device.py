@@ -7,6 +7,10 @@ command-line flag that sets it), never from params.yaml:
     LIGHTSTAGE_DEVICE   cpu | cuda | cuda:1 ...   default: cuda when present, else cpu
     LIGHTSTAGE_THREADS  torch CPU threads          default: torch's own (the machine's cores)
     LIGHTSTAGE_NPROC    processes per training stage (torchrun; see pipeline.distributed)
+    LIGHTSTAGE_WORKERS  data-loading processes per training process   default: 1 (0: load in-process)
+
+Training data is keyed to the sample index (pipeline.training), so none of these changes
+what a run computes, only where and how fast.
 
 Under torchrun on CUDA each process takes the GPU of its local rank.
 """
@@ -21,6 +25,7 @@ from pipeline import ConfigError
 DEVICE_ENV = "LIGHTSTAGE_DEVICE"
 THREADS_ENV = "LIGHTSTAGE_THREADS"
 NPROC_ENV = "LIGHTSTAGE_NPROC"
+WORKERS_ENV = "LIGHTSTAGE_WORKERS"
 
 
 @dataclass(frozen=True)
@@ -28,14 +33,15 @@ class Execution:
     device: str  # a torch device string
     threads: int
     processes: int
+    workers: int = 1  # data-loading processes
 
     def tags(self) -> dict[str, str]:
         """For MLflow: where the run ran (tags, never params)."""
         return {"lightstage.device": self.device, "lightstage.threads": str(self.threads),
-                "lightstage.processes": str(self.processes)}
+                "lightstage.processes": str(self.processes), "lightstage.workers": str(self.workers)}
 
 
-def _int_env(name: str, default: int) -> int:
+def _int_env(name: str, default: int, least: int = 1) -> int:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
@@ -43,8 +49,8 @@ def _int_env(name: str, default: int) -> int:
         number = int(value)
     except ValueError:
         raise ConfigError(f"environment {name}={value!r}: expected a whole number") from None
-    if number < 1:
-        raise ConfigError(f"environment {name}={value!r}: must be at least 1")
+    if number < least:
+        raise ConfigError(f"environment {name}={value!r}: must be at least {least}")
     return number
 
 
@@ -68,4 +74,5 @@ def configure() -> Execution:
         device = f"cuda:{int(local_rank)}"
     threads = _int_env(THREADS_ENV, torch.get_num_threads())
     torch.set_num_threads(threads)
-    return Execution(device=device, threads=threads, processes=int(os.environ.get("WORLD_SIZE", "1")))
+    return Execution(device=device, threads=threads, processes=int(os.environ.get("WORLD_SIZE", "1")),
+                     workers=_int_env(WORKERS_ENV, 1, least=0))

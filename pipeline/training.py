@@ -323,3 +323,22 @@ def history_summary(work: Path) -> tuple[pd.DataFrame, dict[str, float]]:
     curve = pd.read_csv(work / HISTORY_FILE)
     tail = curve.tail(max(1, len(curve) // 10)).mean()
     return curve, {f"final_{name}": float(tail[name]) for name in curve.columns if name != "step"}
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What a trained model records about its run, and the resume fingerprint made of it."""
+
+    params: dict  # resolved params, flat (base and the stage's section)
+    data_hashes: dict[str, str]  # DVC md5 of every input
+
+    @property
+    def fingerprint(self) -> str:
+        return checkpoint.fingerprint(self.params, self.data_hashes)
+
+
+def run_identity(base, section, name: str, inputs: Mapping[str, Path]) -> RunIdentity:
+    from pipeline.config import flatten
+    from pipeline.lineage import dvc_md5
+
+    return RunIdentity({**flatten(base, "base"), **flatten(section, name)}, {k: dvc_md5(p) for k, p in inputs.items()})

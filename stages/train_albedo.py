@@ -6,47 +6,40 @@ trained Geometry Net's, what it is fed at inference; the default) or ``true``.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import torch
 
-from pipeline.config import flatten
-from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
-from pipeline.models.relighting import AlbedoConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
-from pipeline.relighting.data import training_samples
-from pipeline.relighting.training import BatchShape, albedo_step, preview_grid, run_metrics
+from pipeline.relighting.data import training_refs
+from pipeline.relighting.training import albedo_step, fit_net, preview_grid, preview_samples, run_metrics
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import LoopSettings, fit, loss_summary
+from pipeline.training import Trainer, TrainSettings, adam, run_identity
 
 INPUTS = ("relight", "lightstage", "lightmaps", "geometry")
 OUTPUTS = ("albedo",)
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
-    cfg = ctx.params
-    torch.set_num_threads(cfg.threads)
-    samples = training_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
-    geometry = RelightingChain.load(inputs["geometry"]).geometry
-    if cfg.normals == "predicted":
-        chain = RelightingChain(geometry)
-        samples = [replace(s, normals=chain.predict_normals(s.image)) for s in samples]
-    params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_albedo")}
-    data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
+    cfg, device = ctx.params, ctx.execution.device
+    refs = training_refs(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
+    geometry = RelightingChain.load(inputs["geometry"], device=device).geometry
+    identity = run_identity(ctx.base, cfg, "train_albedo", inputs)
     torch.manual_seed(ctx.base.seed)
-    net = AlbedoConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm).build()
-    step = partial(albedo_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), l1=cfg.loss_l1, gradient=cfg.loss_gradient)
-    settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "albedo")
-    loop, resumed = fit({"albedo": net}, step, settings, ctx.work_dir or outputs["albedo"], params, data_hashes)
-    checkpoint.save(outputs["albedo"] / MODEL_FILE, checkpoint.model_payload(net, params, data_hashes, steps=cfg.steps))
-    curve, finals = loss_summary(loop.history)
-    chain = RelightingChain(geometry, net)
-    preview = preview_grid(samples, lambda s: chain.predict_albedo(s.image, s.normals), lambda s: s.albedo, "scalar")
-    return StageResult(metrics=run_metrics(net, samples, cfg.steps, resumed, finals), history=loop.history, plot=curve,
-                       previews={"albedo": preview})
+    net = cfg.model.build()
+    settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "albedo", ctx.execution.workers)
+    trainer = Trainer({"albedo": net}, {"albedo": adam(net, cfg.learning_rate, schedule=cfg.schedule)}, settings, device)
+    step = partial(albedo_step, l1=cfg.loss_l1, gradient=cfg.loss_gradient)
+    work = ctx.work_dir or outputs["albedo"]
+    chain = RelightingChain(geometry) if cfg.normals == "predicted" else None
+    result = fit_net(trainer, step, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history, chain)
+    checkpoint.save(outputs["albedo"] / MODEL_FILE,
+                    checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
+    chain = RelightingChain(geometry.cpu(), net)
+    preview = preview_grid(preview_samples(result), lambda s: chain.predict_albedo(s.image, s.normals), lambda s: s.albedo, "scalar")
+    return StageResult(metrics=run_metrics({"albedo": net}, result, cfg.steps), plot=result.curve, previews={"albedo": preview})
 
 
 def main(argv: list[str] | None = None) -> int:

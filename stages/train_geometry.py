@@ -11,15 +11,12 @@ from pathlib import Path
 
 import torch
 
-from pipeline.config import flatten
-from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
-from pipeline.models.relighting import GeometryConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
-from pipeline.relighting.data import training_samples
-from pipeline.relighting.training import BatchShape, geometry_step, preview_grid, run_metrics
+from pipeline.relighting.data import training_refs
+from pipeline.relighting.training import fit_net, geometry_step, preview_grid, preview_samples, run_metrics
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import LoopSettings, fit, loss_summary
+from pipeline.training import Trainer, TrainSettings, adam, run_identity
 
 INPUTS = ("relight", "lightstage", "lightmaps")
 OUTPUTS = ("geometry",)
@@ -27,20 +24,21 @@ OUTPUTS = ("geometry",)
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg = ctx.params
-    torch.set_num_threads(cfg.threads)
-    samples = training_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
-    params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_geometry")}
-    data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
+    refs = training_refs(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
+    identity = run_identity(ctx.base, cfg, "train_geometry", inputs)
     torch.manual_seed(ctx.base.seed)
-    net = GeometryConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm).build()
-    step = partial(geometry_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), l1=cfg.loss_l1, angular=cfg.loss_angular)
-    settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "geometry")
-    loop, resumed = fit({"geometry": net}, step, settings, ctx.work_dir or outputs["geometry"], params, data_hashes)
-    checkpoint.save(outputs["geometry"] / MODEL_FILE, checkpoint.model_payload(net, params, data_hashes, steps=cfg.steps))
-    curve, finals = loss_summary(loop.history)
+    net = cfg.model.build()
+    settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "geometry", ctx.execution.workers)
+    trainer = Trainer({"geometry": net}, {"geometry": adam(net, cfg.learning_rate, schedule=cfg.schedule)}, settings,
+                      ctx.execution.device)
+    step = partial(geometry_step, l1=cfg.loss_l1, angular=cfg.loss_angular)
+    work = ctx.work_dir or outputs["geometry"]
+    result = fit_net(trainer, step, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history)
+    checkpoint.save(outputs["geometry"] / MODEL_FILE,
+                    checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     chain = RelightingChain(net)
-    preview = preview_grid(samples, lambda s: chain.predict_normals(s.image), lambda s: s.normals, "vectors")
-    return StageResult(metrics=run_metrics(net, samples, cfg.steps, resumed, finals), history=loop.history, plot=curve,
+    preview = preview_grid(preview_samples(result), lambda s: chain.predict_normals(s.image), lambda s: s.normals, "vectors")
+    return StageResult(metrics=run_metrics({"geometry": net}, result, cfg.steps), plot=result.curve,
                        previews={"normals": preview})
 
 

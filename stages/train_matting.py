@@ -9,54 +9,55 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from pipeline import DataError
-from pipeline.config import flatten
-from pipeline.lineage import dvc_md5
-from pipeline.matting.data import BatchRecipe, load_samples
-from pipeline.matting.training import TrainSettings, train
+from pipeline.io.arrays import load_array
+from pipeline.matting.data import BatchRecipe, MattingCrops, matting_refs
+from pipeline.matting.training import CRITIC, MattingObjective
 from pipeline.models import checkpoint
-from pipeline.models.matting import MattingConfig, MattingLossWeights, MattingNet
+from pipeline.models.matting import MattingLossWeights
 from pipeline.stage import StageContext, StageResult, stage_main
+from pipeline.training import Trainer, TrainSettings, adam, history_summary, run_identity
 
 INPUTS = ("relight", "lightstage", "trimaps")
 OUTPUTS = ("matting",)
 MODEL_FILE = "model.pt"
 
 
-def settings_from(ctx: StageContext) -> TrainSettings:
+def objective(cfg) -> MattingObjective:
+    weights = MattingLossWeights(alpha=cfg.loss_alpha, composition=cfg.loss_composition, foreground=cfg.loss_foreground,
+                                 trimap=cfg.loss_trimap, gradient=cfg.loss_gradient)
+    return MattingObjective(weights, cfg.adversarial_weight)
+
+
+def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg = ctx.params
+    refs = matting_refs(inputs["relight"], inputs["lightstage"], inputs["trimaps"], "train")
+    if not refs:
+        raise DataError(f"{inputs['relight']}: no training samples")
+    height = min(load_array(ref.alpha).shape[0] for ref in refs)
+    if cfg.crop > height:
+        raise DataError(f"{inputs['relight']}: images are {height} px, smaller than train_matting.crop = {cfg.crop}")
     recipe = BatchRecipe(batch=cfg.batch, crop=cfg.crop, band_fraction=tuple(cfg.band_fraction),
                          coarse_share=cfg.coarse_share, texture_share=cfg.texture_share)
-    weights = MattingLossWeights(alpha=cfg.loss_alpha, composition=cfg.loss_composition,
-                                 foreground=cfg.loss_foreground, trimap=cfg.loss_trimap, gradient=cfg.loss_gradient)
-    return TrainSettings(steps=cfg.steps, learning_rate=cfg.learning_rate, recipe=recipe, weights=weights,
-                         adversarial_weight=cfg.adversarial_weight, checkpoint_every=cfg.checkpoint_every, seed=ctx.base.seed)
-
-
-def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path], on_step=None) -> StageResult:
-    torch.set_num_threads(ctx.params.threads)
-    samples = load_samples(inputs["relight"], inputs["lightstage"], inputs["trimaps"], "train")
-    if not samples:
-        raise DataError(f"{inputs['relight']}: no training samples")
-    height = min(s.alpha.shape[0] for s in samples)
-    if ctx.params.crop > height:
-        raise DataError(f"{inputs['relight']}: images are {height} px, smaller than train_matting.crop = {ctx.params.crop}")
-    params = {**flatten(ctx.base, "base"), **flatten(ctx.params, "train_matting")}
-    data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
+    identity = run_identity(ctx.base, cfg, "train_matting", inputs)
     torch.manual_seed(ctx.base.seed)
-    model = MattingNet(MattingConfig(widths=tuple(ctx.params.widths), guidance=ctx.params.guidance, norm=ctx.params.norm))
-    model, history, resumed = train(model, samples, settings_from(ctx), ctx.work_dir or outputs["matting"],
-                                    checkpoint.fingerprint(params, data_hashes), on_step)
-    checkpoint.save(outputs["matting"] / MODEL_FILE, checkpoint.model_payload(model, params, data_hashes, steps=ctx.params.steps))
-    curve = pd.DataFrame([{"step": step, **losses} for step, losses in history])
-    tail = curve.tail(max(1, len(curve) // 10)).mean()
-    metrics = {"parameters": sum(p.numel() for p in model.parameters()), "training_samples": len(samples),
-               "steps": ctx.params.steps, "resumed_from_step": resumed,
-               **{f"final_{name}": float(tail[name]) for name in curve.columns if name != "step"}}
-    return StageResult(metrics=metrics, history=history, plot=curve)
+    model = cfg.model.build()
+    modules, optimizers = {"matting": model}, {"matting": adam(model, cfg.learning_rate, schedule=cfg.schedule)}
+    if cfg.adversarial_weight > 0:
+        modules["critic"] = CRITIC.build()
+        optimizers["critic"] = adam(modules["critic"], cfg.learning_rate, (0.5, 0.9), cfg.schedule)  # WGAN-GP's betas
+    settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "matting", ctx.execution.workers)
+    trainer = Trainer(modules, optimizers, settings, ctx.execution.device)
+    work = ctx.work_dir or outputs["matting"]
+    resumed = trainer.fit(MattingCrops(refs, recipe, ctx.base.seed), objective(cfg), work, identity.fingerprint, ctx.log_history)
+    checkpoint.save(outputs["matting"] / MODEL_FILE,
+                    checkpoint.model_payload(model.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
+    curve, finals = history_summary(work)
+    metrics = {"parameters": sum(p.numel() for p in model.parameters()), "training_samples": len(refs),
+               "steps": cfg.steps, "resumed_from_step": resumed, **finals}
+    return StageResult(metrics=metrics, plot=curve)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,73 +10,51 @@ multi-scale gradient L1 (stand-in for the perceptual term) and, when
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
-from pipeline.config import flatten
 from pipeline.io.sheet import grid, label, to_picture
-from pipeline.lineage import dvc_md5
-from pipeline.light.pairs import view_light_maps
 from pipeline.models import checkpoint
-from pipeline.models.relighting import RendererConfig, ShadingConfig, SpecularConfig
-from pipeline.nn.critic import CriticConfig, PatchCritic
+from pipeline.nn.critic import CriticConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
-from pipeline.relighting.data import RelightSample, training_samples
-from pipeline.relighting.training import BatchShape, ShadingWeights, shading_step
+from pipeline.relighting.data import training_refs
+from pipeline.relighting.training import ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import LoopSettings, fit, loss_summary
+from pipeline.training import Trainer, TrainSettings, adam, run_identity
 
 INPUTS = ("relight", "lightstage", "lightmaps", "geometry", "albedo")
 OUTPUTS = ("shading",)
-PREVIEWS = 4
-
-
-def with_predicted_intrinsics(samples: list[RelightSample], chain: RelightingChain) -> list[RelightSample]:
-    """Each sample with the chain's normals and albedo, and light maps looked up at those normals."""
-    out = []
-    for s in tqdm(samples, desc="predict intrinsics", unit="image"):
-        normals = chain.predict_normals(s.image)
-        diffuse, specular = view_light_maps(normals, s.alpha, s.camera, s.environment)
-        out.append(replace(s, normals=normals, albedo=chain.predict_albedo(s.image, normals),
-                           diffuse=diffuse * s.scale, specular=specular * s.scale))
-    return out
+CRITIC = CriticConfig(in_channels=3)  # sees the relit foreground
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
-    cfg = ctx.params
-    torch.set_num_threads(cfg.threads)
-    samples = training_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
-    chain = RelightingChain.load(inputs["geometry"], inputs["albedo"])
-    if cfg.intrinsics == "predicted":
-        samples = with_predicted_intrinsics(samples, chain)
-    params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_shading")}
-    data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
+    cfg, device = ctx.params, ctx.execution.device
+    refs = training_refs(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
+    chain = RelightingChain.load(inputs["geometry"], inputs["albedo"], device=device)
+    identity = run_identity(ctx.base, cfg, "train_shading", inputs)
     torch.manual_seed(ctx.base.seed)
-    net = ShadingConfig(SpecularConfig(widths=tuple(cfg.specular_widths), bottleneck=cfg.specular_bottleneck, norm=cfg.norm),
-                        RendererConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm,
-                                       output=cfg.renderer_output)).build()
-    modules = {"shading": net}
+    net = cfg.model.build()
+    modules, optimizers = {"shading": net}, {"shading": adam(net, cfg.learning_rate, schedule=cfg.schedule)}
     if cfg.adversarial_weight > 0:
-        modules["critic"] = PatchCritic(CriticConfig(in_channels=3))
+        modules["critic"] = CRITIC.build()
+        optimizers["critic"] = adam(modules["critic"], cfg.learning_rate, (0.5, 0.9), cfg.schedule)  # WGAN-GP's betas
+    settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "shading", ctx.execution.workers)
+    trainer = Trainer(modules, optimizers, settings, device)
     weights = ShadingWeights(cfg.loss_l1, cfg.loss_specular, cfg.loss_gradient, cfg.adversarial_weight)
-    step = partial(shading_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), weights=weights)
-    settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "shading")
-    loop, resumed = fit(modules, step, settings, ctx.work_dir or outputs["shading"], params, data_hashes, critics=("critic",))
-    checkpoint.save(outputs["shading"] / MODEL_FILE, checkpoint.model_payload(net, params, data_hashes, steps=cfg.steps))
-    curve, finals = loss_summary(loop.history)
-    chain, preview = RelightingChain(chain.geometry, chain.albedo, net), []
-    for s in samples[:: max(1, len(samples) // PREVIEWS)][:PREVIEWS]:
+    work = ctx.work_dir or outputs["shading"]
+    predicted = chain if cfg.intrinsics == "predicted" else None
+    result = fit_net(trainer, partial(shading_step, weights=weights), refs, cfg.crop, ctx.base.seed, work,
+                     identity.fingerprint, ctx.log_history, predicted, light_maps=True)
+    checkpoint.save(outputs["shading"] / MODEL_FILE,
+                    checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
+    chain, preview = RelightingChain(chain.geometry.cpu(), chain.albedo.cpu(), net), []
+    for s in preview_samples(result):
         relit = chain.shade(s.image, s.alpha, s.normals, s.albedo, s.camera, s.environment).relit
-        exposure = s.exposure / s.scale
         preview.append([label(to_picture(s.image, "scalar"), s.name[:16]), label(to_picture(relit, exposure=s.exposure), "relit"),
-                        label(to_picture(s.target, exposure=exposure), "true")])
-    metrics = {"parameters": {name: sum(p.numel() for p in part.parameters()) for name, part in modules.items()},
-               "training_samples": len(samples), "steps": cfg.steps, "resumed_from_step": resumed, **finals}
-    return StageResult(metrics=metrics, history=loop.history, plot=curve, previews={"relit": grid(preview)})
+                        label(to_picture(s.target, exposure=s.exposure / s.scale), "true")])
+    return StageResult(metrics=run_metrics(modules, result, cfg.steps), plot=result.curve, previews={"relit": grid(preview)})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,10 +24,15 @@ from pipeline.light.tonemap import LUMINANCE
 from pipeline.models.relighting import AlbedoNet, GeometryNet, ShadingNet
 from pipeline.nn.losses import angular_error, critic_loss, generator_adversarial_loss, masked_l1, multiscale_gradient_l1
 from pipeline.relighting.chain import RelightingChain
-from pipeline.relighting.data import RelightBatch, RelightSample, SampleRef, load_sample
-from pipeline.training import Trainer
+from pipeline.relighting.data import RelightBatch, RelightCrops, RelightSample, SampleRef, load_sample
+from pipeline.training import Trainer, history_summary
 
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
+
+
+def _descend(trainer: Trainer, name: str, losses: dict[str, torch.Tensor]) -> dict[str, float]:
+    trainer.descend(name, losses["total"])
+    return {key: float(value.detach()) for key, value in losses.items()}
 
 
 def geometry_losses(net: GeometryNet, batch: RelightBatch, l1: float, angular: float) -> dict[str, torch.Tensor]:
@@ -111,16 +116,44 @@ def write_intrinsics(refs: list[SampleRef], chain: RelightingChain, folder: Path
 
 def preview_grid(samples: list[RelightSample], predict: Callable[[RelightSample], np.ndarray],
                  truth: Callable[[RelightSample], np.ndarray], kind: str, count: int = 4) -> np.ndarray:
-    """Input | prediction | truth, masked by alpha, for ``count`` samples spread over the list."""
+    """Input | prediction | truth, masked by alpha, for the first ``count`` samples."""
     rows = []
-    for sample in samples[:: max(1, len(samples) // count)][:count]:
+    for sample in samples[:count]:
         mask = sample.alpha[..., None]
         rows.append([label(to_picture(sample.image, "scalar"), sample.name[:16]),
                      label(to_picture(predict(sample) * mask, kind), "predicted"), label(to_picture(truth(sample) * mask, kind), "true")])
     return grid(rows)
 
 
-def run_metrics(net: torch.nn.Module, samples: list, steps: int, resumed: int, finals: dict[str, float]) -> dict:
+@dataclass(frozen=True)
+class NetRun:
+    """A relighting net's training run, as its stage reports it."""
+
+    refs: list[SampleRef]
+    intrinsics: Path | None
+    resumed: int
+    curve: object  # the loss curve (pandas DataFrame) for dvc plots
+    finals: dict[str, float]
+
+
+def fit_net(trainer: Trainer, step: Callable, refs: list[SampleRef], crop: int, seed: int, work: Path, tag: str,
+            log_history: Callable | None, chain: RelightingChain | None = None, light_maps: bool = False) -> NetRun:
+    """Train on crops of ``refs`` read on demand; with ``chain``, on the intrinsics it predicts
+    (written to ``work`` first, see ``write_intrinsics``)."""
+    intrinsics = write_intrinsics(refs, chain, work / "intrinsics", light_maps) if chain is not None else None
+    resumed = trainer.fit(RelightCrops(refs, crop, seed, intrinsics), step, work, tag, log_history)
+    curve, finals = history_summary(work)
+    return NetRun(refs, intrinsics, resumed, curve, finals)
+
+
+def run_metrics(modules: dict[str, torch.nn.Module], run: NetRun, steps: int) -> dict:
     """What a training stage reports besides its losses."""
-    return {"parameters": sum(p.numel() for p in net.parameters()), "training_samples": len(samples),
-            "steps": steps, "resumed_from_step": resumed, **finals}
+    counts = {name: sum(p.numel() for p in m.parameters()) for name, m in modules.items()}
+    return {"parameters": counts if len(counts) > 1 else next(iter(counts.values())), "training_samples": len(run.refs),
+            "steps": steps, "resumed_from_step": run.resumed, **run.finals}
+
+
+def preview_samples(run: NetRun, count: int = 4) -> list[RelightSample]:
+    """``count`` whole training samples spread over the set (with the intrinsics it trained on)."""
+    picks = list(range(0, len(run.refs), max(1, len(run.refs) // count)))[:count]
+    return [load_sample(run.refs[k], intrinsics=run.intrinsics, index=k) for k in picks]

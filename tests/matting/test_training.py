@@ -1,13 +1,14 @@
-"""Training runs, lowers its loss, checkpoints, and an interrupted run resumes where it stopped."""
+"""Matting batches, keyed items, and training on the engine (resume is tested in tests/test_training.py)."""
 
 import numpy as np
-import pytest
+import pandas as pd
 import torch
 
-from pipeline.matting.data import BatchRecipe, MattingSample, random_texture, sample_batch
+from pipeline.matting.data import BatchRecipe, MattingCrops, MattingSample, random_texture, sample_batch, training_example
 from pipeline.matting.trimap import coarse_segmentation, coarse_trimap, trimap_from_alpha
-from pipeline.matting.training import TrainSettings, train
+from pipeline.matting.training import CRITIC, MattingObjective
 from pipeline.models import checkpoint
+from pipeline.training import HISTORY_FILE, KeyedDataset, Trainer, TrainSettings, adam
 from pipeline.models.matting import MattingConfig, MattingLossWeights, MattingNet, matting_losses
 from tests.matting.test_trimap import soft_disc
 
@@ -24,10 +25,22 @@ def toy_samples(count=4, size=32):
     return samples
 
 
-def settings(steps, adversarial=0.0):
-    recipe = BatchRecipe(batch=2, crop=16, band_fraction=(0.05, 0.1), coarse_share=0.4, texture_share=0.3)
-    return TrainSettings(steps=steps, learning_rate=1e-3, recipe=recipe, weights=MattingLossWeights(),
-                         adversarial_weight=adversarial, checkpoint_every=5, seed=0)
+RECIPE = BatchRecipe(batch=2, crop=16, band_fraction=(0.05, 0.1), coarse_share=0.4, texture_share=0.3)
+
+
+class ToyCrops(KeyedDataset):
+    """Keyed training items over samples held in memory."""
+
+    def __init__(self, samples, recipe=RECIPE, seed=0):
+        super().__init__(seed)
+        self.samples, self.recipe = samples, recipe
+
+    def item(self, rng, index):
+        example = training_example(self.samples.__getitem__, lambda k: self.samples[k].background, len(self.samples), rng,
+                                   self.recipe)
+        return example, float(rng.uniform())
+
+    collate = MattingCrops.collate
 
 
 def fresh_model():
@@ -35,39 +48,31 @@ def fresh_model():
     return MattingNet(MattingConfig(widths=(8, 16, 32)))
 
 
+def train(samples, steps, work, adversarial=0.0, recipe=RECIPE, step=None):
+    model = fresh_model()
+    modules, optimizers = {"matting": model}, {"matting": adam(model, 1e-3)}
+    if adversarial > 0:
+        modules["critic"] = CRITIC.build()
+        optimizers["critic"] = adam(modules["critic"], 1e-3, (0.5, 0.9))
+    trainer = Trainer(modules, optimizers, TrainSettings(steps, recipe.batch, 5, 0, "matting"))
+    objective = MattingObjective(MattingLossWeights(), adversarial)
+    trainer.fit(ToyCrops(samples, recipe), step or objective, work, "tag")
+    return model, pd.read_csv(work / HISTORY_FILE)
+
+
 def test_batches_are_consistent_composites():
-    batch = sample_batch(toy_samples(), np.random.default_rng(1), settings(1).recipe)
+    batch = sample_batch(toy_samples(), np.random.default_rng(1), RECIPE)
     recomposed = batch.alpha * batch.foreground + (1 - batch.alpha) * batch.background
     assert torch.allclose(recomposed, batch.image, atol=1e-6)
     assert batch.image.shape == (2, 3, 16, 16) and torch.all(batch.trimap.sum(1) == 1)
 
 
-def test_interrupted_training_resumes_to_the_same_weights(tmp_path):
-    samples = toy_samples()
-    uninterrupted, _, _ = train(fresh_model(), samples, settings(12), tmp_path / "clean", "tag")
-
-    class Interrupt(Exception):
-        pass
-
-    def stop_at_seven(step, losses):
-        if step == 7:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train(fresh_model(), samples, settings(12), tmp_path / "work", "tag", on_step=stop_at_seven)
-    assert checkpoint.load(tmp_path / "work" / "train_state.pt")["step"] == 5  # the last checkpoint before the stop
-    resumed, history, resumed_from = train(fresh_model(), samples, settings(12), tmp_path / "work", "tag")
-    assert resumed_from == 5
-    assert [step for step, _ in history] == list(range(1, 13))
-    for a, b in zip(uninterrupted.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
-
-
-def test_a_state_from_other_params_is_not_resumed(tmp_path):
-    samples = toy_samples()
-    train(fresh_model(), samples, settings(5), tmp_path, "params-A")
-    _, _, resumed_from = train(fresh_model(), samples, settings(5), tmp_path, "params-B")
-    assert resumed_from == 0
+def test_keyed_items_do_not_depend_on_the_order_they_are_read_in():
+    data = ToyCrops(toy_samples())
+    first = [data[i][0]["images"] for i in (3, 1, 2)]
+    again = [data[i][0]["images"] for i in (1, 2, 3)]
+    np.testing.assert_array_equal(first[0], again[2])
+    assert not np.array_equal(first[1], first[2])
 
 
 def test_adversarial_training_runs_and_the_loss_falls(tmp_path):
@@ -80,8 +85,8 @@ def test_adversarial_training_runs_and_the_loss_falls(tmp_path):
             return float(matting_losses(model(held.image, held.trimap, held.guidance), held, MattingLossWeights())["alpha"])
 
     before = alpha_loss(fresh_model())
-    trained, history, _ = train(fresh_model(), samples, settings(60, adversarial=0.01), tmp_path, "adv")
-    assert {"critic", "adversarial"} <= set(history[-1][1])
+    trained, history = train(samples, 60, tmp_path, adversarial=0.01)
+    assert {"critic", "adversarial"} <= set(history.columns)
     assert alpha_loss(trained) < 0.75 * before
 
 

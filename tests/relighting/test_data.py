@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pipeline.io.manifest import MANIFEST, read_table
-from pipeline.relighting.data import light_scale, load_samples, matted_input, sample_batch
+from pipeline.relighting.data import RelightCrops, light_scale, load_sample, load_samples, matted_input, sample_refs
 
 
 def test_light_scale_of_a_constant_map():
@@ -31,10 +31,12 @@ def test_both_directions_of_every_pair(relit_dataset):
     assert 0.01 < np.median(first.target[first.alpha > 0.5]) < 10
 
 
-def test_mirrored_batches_flip_the_normals(relit_dataset):
-    samples, _ = load_samples(relit_dataset["relight"], relit_dataset["lightstage"], relit_dataset["lightmaps"], "train")
+def test_mirrored_crops_flip_the_normals(relit_dataset):
+    refs = sample_refs(relit_dataset["relight"], relit_dataset["lightstage"], relit_dataset["lightmaps"], "train")
+    samples = [load_sample(ref) for ref in refs]
     size = samples[0].alpha.shape[0]
-    batch = sample_batch(samples, np.random.default_rng(0), batch=16, crop=size)
+    crops = RelightCrops(refs, size, seed=0)
+    batch = crops.collate([crops[i] for i in range(16)])
     mirrored = 0
     for index in range(16):
         image = batch.image[index].permute(1, 2, 0).numpy()
@@ -47,3 +49,13 @@ def test_mirrored_batches_flip_the_normals(relit_dataset):
             np.testing.assert_allclose(normals, match.normals[:, ::-1] * [-1, 1, 1], atol=1e-6)
             np.testing.assert_allclose(batch.specular[index].permute(0, 2, 3, 1).numpy(), match.specular[:, :, ::-1], atol=1e-6)
     assert 0 < mirrored < 16
+    assert 0 <= float(batch.mix.min()) and float(batch.mix.max()) < 1
+
+
+def test_a_crop_reads_the_window_of_the_whole_sample(relit_dataset):
+    ref = sample_refs(relit_dataset["relight"], relit_dataset["lightstage"], relit_dataset["lightmaps"], "train")[0]
+    whole, window = load_sample(ref), (slice(3, 19), slice(5, 21))
+    part = load_sample(ref, window)
+    for key in ("image", "alpha", "normals", "albedo", "target", "diffuse"):
+        np.testing.assert_array_equal(getattr(part, key), getattr(whole, key)[window])
+    np.testing.assert_array_equal(part.specular, whole.specular[:, window[0], window[1]])

@@ -1,4 +1,4 @@
-"""The relighting nets train (losses fall), resume exactly, and the chain undoes the light scale."""
+"""The relighting nets train on the engine (losses fall), on predicted intrinsics, and the chain undoes the light scale."""
 
 from functools import partial
 
@@ -7,16 +7,21 @@ import pytest
 import torch
 
 from pipeline.light.pairs import view_light_maps
-from pipeline.models.relighting import AlbedoNet, GeometryNet, NetConfig, NeuralRenderer, RendererConfig, ShadingNet, SpecularNet
-from pipeline.nn.critic import CriticConfig, PatchCritic
+from pipeline.models.relighting import (AlbedoConfig, GeometryConfig, NeuralRenderer, RendererConfig, ShadingConfig, ShadingNet,
+                                        SpecularConfig, SpecularNet)
+from pipeline.nn.critic import CriticConfig
 from pipeline.relighting.chain import RelightingChain
-from pipeline.relighting.data import load_samples
+from pipeline.relighting.data import load_sample, load_samples, sample_refs
 from pipeline.relighting.evaluation import sh_relight
-from pipeline.relighting.training import BatchShape, ShadingWeights, geometry_step, shading_step
-from pipeline.training import LoopSettings, STATE_FILE, fit
-from pipeline.models import checkpoint
+from pipeline.relighting.training import ShadingWeights, fit_net, geometry_step, shading_step, write_intrinsics
+from pipeline.training import Trainer, TrainSettings, adam
 
-SMALL = NetConfig(widths=(8, 16), bottleneck=16, norm=True)
+SMALL = ((8, 16), 16, True)  # widths, bottleneck, norm
+
+
+@pytest.fixture(scope="module")
+def refs(relit_dataset):
+    return sample_refs(relit_dataset["relight"], relit_dataset["lightstage"], relit_dataset["lightmaps"], "train")
 
 
 @pytest.fixture(scope="module")
@@ -24,46 +29,37 @@ def samples(relit_dataset):
     return load_samples(relit_dataset["relight"], relit_dataset["lightstage"], relit_dataset["lightmaps"], "train")[0]
 
 
-def geometry_run(samples, work, steps, stop_at=None):
+def trainer_for(modules, steps, batch=4, critic=None):
+    optimizers = {name: adam(m, 3e-3, (0.5, 0.9) if name == critic else (0.9, 0.999)) for name, m in modules.items()}
+    return Trainer(modules, optimizers, TrainSettings(steps, batch, 20, 0, "test"))
+
+
+def test_geometry_loss_falls(refs, tmp_path):
     torch.manual_seed(0)
-    net = GeometryNet(SMALL)
-    step = partial(geometry_step, samples=samples, shape=BatchShape(4, 16), l1=1.0, angular=1.0)
-
-    def stopping(loop):
-        if loop.step == stop_at:
-            raise KeyboardInterrupt
-        return step(loop)
-
-    loop, resumed = fit({"geometry": net}, stopping, LoopSettings(steps, 3e-3, 5, 0, "geometry"), work, {"p": 1}, {"d": "x"})
-    return net, loop, resumed
-
-
-def test_geometry_loss_falls(samples, tmp_path):
-    _, loop, _ = geometry_run(samples, tmp_path, 60)
-    totals = [losses["total"] for _, losses in loop.history]
+    net = GeometryConfig(*SMALL).build()
+    run = fit_net(trainer_for({"geometry": net}, 60), partial(geometry_step, l1=1.0, angular=1.0), refs, 16, 0, tmp_path,
+                  "tag", None)
+    totals = run.curve["total"].to_numpy()
     assert np.mean(totals[-10:]) < 0.6 * np.mean(totals[:5])
 
 
-def test_interrupted_training_resumes_to_the_same_weights(samples, tmp_path):
-    clean, _, _ = geometry_run(samples, tmp_path / "clean", 12)
-    with pytest.raises(KeyboardInterrupt):
-        geometry_run(samples, tmp_path / "work", 12, stop_at=7)
-    assert checkpoint.load(tmp_path / "work" / STATE_FILE)["step"] == 5
-    resumed, loop, resumed_from = geometry_run(samples, tmp_path / "work", 12)
-    assert resumed_from == 5 and [s for s, _ in loop.history] == list(range(1, 13))
-    for a, b in zip(clean.state_dict().values(), resumed.state_dict().values()):
-        assert torch.equal(a, b)
-
-
-def test_shading_with_critic_trains(samples, tmp_path):
+def test_predicted_intrinsics_are_what_the_net_predicts(refs, tmp_path):
     torch.manual_seed(0)
-    net = ShadingNet(SpecularNet(NetConfig((4, 8), 8)), NeuralRenderer(RendererConfig((8, 16), 16, True, "residual")))
-    modules = {"shading": net, "critic": PatchCritic(CriticConfig(in_channels=3, widths=(8, 16)))}
-    step = partial(shading_step, samples=samples, shape=BatchShape(4, 16), weights=ShadingWeights(1.0, 1.0, 0.5, 0.01))
-    loop, _ = fit(modules, step, LoopSettings(40, 3e-3, 20, 0, "shading"), tmp_path, {}, {}, critics=("critic",))
-    first, last = loop.history[0][1], loop.history[-1][1]
-    assert {"l1", "specular", "gradient", "critic", "adversarial", "total"} <= set(first)
-    assert np.mean([h["l1"] for _, h in loop.history[-8:]]) < first["l1"]
+    chain = RelightingChain(GeometryConfig(*SMALL).build())
+    folder = write_intrinsics(refs, chain, tmp_path, light_maps=False)
+    sample = load_sample(refs[1], intrinsics=folder, index=1)
+    np.testing.assert_allclose(sample.normals, chain.predict_normals(load_sample(refs[1]).image), atol=2e-3)  # float16 files
+    np.testing.assert_array_equal(sample.albedo, np.float16(load_sample(refs[1]).albedo).astype(np.float32))
+
+
+def test_shading_with_critic_trains(refs, tmp_path):
+    torch.manual_seed(0)
+    net = ShadingConfig(SpecularConfig((4, 8), 8), RendererConfig((8, 16), 16, True, "residual")).build()
+    modules = {"shading": net, "critic": CriticConfig(in_channels=3, widths=(8, 16)).build()}
+    step = partial(shading_step, weights=ShadingWeights(1.0, 1.0, 0.5, 0.01))
+    run = fit_net(trainer_for(modules, 40, critic="critic"), step, refs, 16, 0, tmp_path, "tag", None)
+    assert {"l1", "specular", "gradient", "critic", "adversarial", "total"} <= set(run.curve.columns)
+    assert run.curve["l1"].tail(8).mean() < run.curve["l1"].iloc[0]
 
 
 def test_chain_undoes_the_light_scale(samples):
@@ -73,7 +69,8 @@ def test_chain_undoes_the_light_scale(samples):
     renderer = NeuralRenderer(RendererConfig((4, 8), 8, False, "residual"))
     torch.nn.init.zeros_(renderer.unet.head.weight)
     torch.nn.init.zeros_(renderer.unet.head.bias)
-    chain = RelightingChain(GeometryNet(SMALL), AlbedoNet(SMALL), ShadingNet(SpecularNet(NetConfig((4, 8), 8)), renderer))
+    chain = RelightingChain(GeometryConfig(*SMALL).build(), AlbedoConfig(*SMALL).build(),
+                            ShadingNet(SpecularNet(SpecularConfig((4, 8), 8)), renderer))
     s = samples[0]
     window = (slice(1, 22), slice(2, 19))  # 21 x 17: not a multiple of the nets' divisor
     image, alpha = s.image[window], s.alpha[window]
