@@ -109,3 +109,18 @@ def test_two_processes_reach_the_weights_of_one(tmp_path):
     other_batch = tmp_path / "other.pt"  # the same run on a batch of 6: clearly different weights
     subprocess.run([*command[:-1], "6", str(other_batch)], cwd=ROOT, env=env, check=True, capture_output=True)
     assert max(float((one[k] - torch.load(other_batch)[k]).abs().max()) for k in one) > 1e-3
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the CPU/GPU agreement needs one")
+def test_cuda_trains_as_the_cpu_does(tmp_path):
+    """10 steps of the tiny GAN on CUDA against the CPU. Tolerance 1e-3: cuBLAS sums in other
+    orders and may use TF32 (10-bit mantissa) for matrix products, ~1e-4 relative per step."""
+    results = {}
+    for device in ("cpu", "cuda"):
+        trainer = new_trainer(steps=10)
+        trainer = type(trainer)(trainer.modules, trainer.optimizers, trainer.settings, device, trainer.state)
+        trainer.fit(Ring(seed=0), gan_step, tmp_path / device, "tag")
+        results[device] = {k: v.cpu() for k, v in weights(trainer).items()}
+    errors = {k: float((results["cpu"][k] - results["cuda"][k]).abs().max()) for k in results["cpu"]}
+    assert max(errors.values()) < 1e-3, errors

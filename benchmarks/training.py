@@ -1,0 +1,151 @@
+"""Training cost per step for every training stage of a profile, and what loading data
+beside the computation saves.
+
+    .venv/bin/python benchmarks/training.py [--profile paper] [--steps 3] [--device cuda] [--threads 2]
+    .venv/bin/python benchmarks/training.py --data data --loop-steps 60   # loader overlap, default profile
+
+Part 1 builds each stage's models exactly as the stage does (``cfg.model.build()``
+from the profile-resolved params) and times whole training steps (forward,
+losses, backward, optimiser steps, the critic's too where the profile has one)
+on random batches of the profile's batch and crop; it prints milliseconds per
+step and the hours ``steps`` would take. Part 2 (with ``--data``, a folder that
+``dvc repro`` filled) runs the real matting and geometry loops on real data with
+the data read in the training process (``LIGHTSTAGE_WORKERS=0``: how every
+training stage loaded its data before the engine) and with one loader process,
+and prints the ratio, both from this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from pipeline.config import load_params
+from pipeline.device import add_options, configure_from
+from pipeline.matting.training import CRITIC as MATTING_CRITIC
+from pipeline.matting.training import MattingObjective
+from pipeline.models.matting import MattingBatch, MattingLossWeights
+from pipeline.models.relighting import LIGHT_MAPS
+from pipeline.relighting.data import RelightBatch
+from pipeline.relighting.training import ShadingWeights, albedo_step, geometry_step, shading_step
+from pipeline.training import Trainer, TrainSettings, adam
+
+SHADING_CRITIC_CHANNELS = 3
+
+
+def random_matting_batch(batch: int, crop: int) -> MattingBatch:
+    image = lambda c: torch.rand(batch, c, crop, crop)  # noqa: E731
+    return MattingBatch(image=image(3), trimap=torch.nn.functional.one_hot(torch.randint(0, 3, (batch, crop, crop)), 3)
+                        .permute(0, 3, 1, 2).float(), unknown=image(1).round(), alpha=image(1), foreground=image(3),
+                        background=image(3), true_trimap=torch.randint(0, 3, (batch, crop, crop)), guidance=image(8),
+                        mix=torch.rand(batch))
+
+
+def random_relight_batch(batch: int, crop: int) -> RelightBatch:
+    image = lambda c: torch.rand(batch, c, crop, crop)  # noqa: E731
+    normals = torch.nn.functional.normalize(image(3) - 0.5, dim=1)
+    return RelightBatch(image=image(3), alpha=image(1), normals=normals, albedo=image(3), target=image(3), diffuse=image(3),
+                        specular=torch.rand(batch, LIGHT_MAPS, 3, crop, crop), mix=torch.rand(batch))
+
+
+def stage_cases(params):
+    """(stage, modules, step function, batch) for every training stage, built as the stage builds them."""
+    matting, geometry, albedo, shading = (params.section(n) for n in ("train_matting", "train_geometry", "train_albedo",
+                                                                      "train_shading"))
+    m_modules = {"matting": matting.model.build()}
+    if matting.adversarial_weight > 0:
+        m_modules["critic"] = MATTING_CRITIC.build()
+    s_modules = {"shading": shading.model.build()}
+    if shading.adversarial_weight > 0:
+        from pipeline.nn.critic import CriticConfig
+
+        s_modules["critic"] = CriticConfig(in_channels=SHADING_CRITIC_CHANNELS).build()
+    weights = ShadingWeights(shading.loss_l1, shading.loss_specular, shading.loss_gradient, shading.adversarial_weight)
+    return [
+        ("train_matting", matting, m_modules, MattingObjective(MattingLossWeights(), matting.adversarial_weight),
+         random_matting_batch(matting.batch, matting.crop)),
+        ("train_geometry", geometry, {"geometry": geometry.model.build()}, partial(geometry_step, l1=1.0, angular=1.0),
+         random_relight_batch(geometry.batch, geometry.crop)),
+        ("train_albedo", albedo, {"albedo": albedo.model.build()}, partial(albedo_step, l1=1.0, gradient=1.0),
+         random_relight_batch(albedo.batch, albedo.crop)),
+        ("train_shading", shading, s_modules, partial(shading_step, weights=weights),
+         random_relight_batch(shading.batch, shading.crop)),
+    ]
+
+
+def time_steps(case, device: str, steps: int) -> float:
+    name, cfg, modules, step, batch = case
+    optimizers = {k: adam(m, 1e-4, (0.5, 0.9) if k == "critic" else (0.9, 0.999)) for k, m in modules.items()}
+    trainer = Trainer(modules, optimizers, TrainSettings(steps, cfg.batch, steps, 0, name), device)
+    batch = type(batch)(*(v.to(device) for v in batch))
+    step(trainer, batch)  # warm-up: allocations, kernel choices
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(trainer, batch)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
+
+
+def loader_overlap(data: Path, steps: int, params) -> None:
+    """The real matting and geometry loops, data read in-process against one loader process."""
+    import os
+    import tempfile
+
+    from pipeline.matting.data import BatchRecipe, MattingCrops, matting_refs
+    from pipeline.relighting.data import RelightCrops, training_refs
+
+    m, g = params.section("train_matting"), params.section("train_geometry")
+    recipe = BatchRecipe(m.batch, m.crop, tuple(m.band_fraction), m.coarse_share, m.texture_share)
+    loops = {
+        "train_matting": (lambda: {"matting": m.model.build()}, MattingObjective(MattingLossWeights(), 0.0), m,
+                          lambda: MattingCrops(matting_refs(data / "processed/relight", data / "raw/lightstage",
+                                                            data / "processed/trimaps", "train"), recipe, 0)),
+        "train_geometry": (lambda: {"geometry": g.model.build()}, partial(geometry_step, l1=1.0, angular=1.0), g,
+                           lambda: RelightCrops(training_refs(data / "processed/relight", data / "raw/lightstage",
+                                                              data / "interim/lightmaps", g.crop), g.crop, 0)),
+    }
+    for name, (build, step, cfg, dataset) in loops.items():
+        seconds = {}
+        for workers in (0, 1):
+            modules = build()
+            trainer = Trainer(modules, {k: adam(v, 1e-3) for k, v in modules.items()},
+                              TrainSettings(steps, cfg.batch, steps, 0, name, workers))
+            with tempfile.TemporaryDirectory() as work:
+                start = time.perf_counter()
+                trainer.fit(dataset(), step, Path(work), "benchmark")
+                seconds[workers] = (time.perf_counter() - start) / steps
+        print(f"{name}: data read in-process {seconds[0] * 1000:.0f} ms/step, with one loader process "
+              f"{seconds[1] * 1000:.0f} ms/step: {seconds[0] / seconds[1]:.2f}x faster ({os.cpu_count()} cores)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="default", choices=("tiny", "default", "paper"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per stage (after one warm-up step)")
+    parser.add_argument("--data", type=Path, help="also compare data loading in-process and in a loader process")
+    parser.add_argument("--loop-steps", type=int, default=60)
+    add_options(parser)
+    args = parser.parse_args()
+    execution = configure_from(args.device, args.threads)
+    params = load_params(args.params, profile=args.profile)
+    print(f"profile {args.profile} on {execution.device} ({execution.threads} CPU threads)")
+    for case in stage_cases(params):
+        seconds = time_steps(case, execution.device, args.steps)
+        name, cfg = case[0], case[1]
+        parameters = sum(p.numel() for m in case[2].values() for p in m.parameters())
+        print(f"{name}: {parameters:,} parameters, batch {cfg.batch} x {cfg.crop}^2: {seconds * 1000:.0f} ms/step; "
+              f"{cfg.steps:,} steps = {cfg.steps * seconds / 3600:.1f} h")
+    if args.data is not None:
+        loader_overlap(args.data, args.loop_steps, load_params(args.params, profile="default"))
+
+
+if __name__ == "__main__":
+    main()
