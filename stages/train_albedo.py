@@ -15,10 +15,10 @@ import torch
 from pipeline.config import flatten
 from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
-from pipeline.models.relighting import AlbedoConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_samples
 from pipeline.relighting.training import BatchShape, albedo_step, preview_grid, run_metrics
+from pipeline.schema.train_albedo import TrainAlbedoParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import LoopSettings, fit, loss_summary
 
@@ -28,7 +28,6 @@ OUTPUTS = ("albedo",)
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg = ctx.params
-    torch.set_num_threads(cfg.threads)
     samples = training_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
     geometry = RelightingChain.load(inputs["geometry"]).geometry
     if cfg.normals == "predicted":
@@ -37,7 +36,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_albedo")}
     data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
     torch.manual_seed(ctx.base.seed)
-    net = AlbedoConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm).build()
+    net = cfg.model.build()
     step = partial(albedo_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), l1=cfg.loss_l1, gradient=cfg.loss_gradient)
     settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "albedo")
     loop, resumed = fit({"albedo": net}, step, settings, ctx.work_dir or outputs["albedo"], params, data_hashes)
@@ -50,7 +49,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("train_albedo", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("train_albedo", run, schema=TrainAlbedoParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":

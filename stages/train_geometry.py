@@ -14,10 +14,10 @@ import torch
 from pipeline.config import flatten
 from pipeline.lineage import dvc_md5
 from pipeline.models import checkpoint
-from pipeline.models.relighting import GeometryConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_samples
 from pipeline.relighting.training import BatchShape, geometry_step, preview_grid, run_metrics
+from pipeline.schema.train_geometry import TrainGeometryParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import LoopSettings, fit, loss_summary
 
@@ -27,12 +27,11 @@ OUTPUTS = ("geometry",)
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg = ctx.params
-    torch.set_num_threads(cfg.threads)
     samples = training_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
     params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_geometry")}
     data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
     torch.manual_seed(ctx.base.seed)
-    net = GeometryConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm).build()
+    net = cfg.model.build()
     step = partial(geometry_step, samples=samples, shape=BatchShape(cfg.batch, cfg.crop), l1=cfg.loss_l1, angular=cfg.loss_angular)
     settings = LoopSettings(cfg.steps, cfg.learning_rate, cfg.checkpoint_every, ctx.base.seed, "geometry")
     loop, resumed = fit({"geometry": net}, step, settings, ctx.work_dir or outputs["geometry"], params, data_hashes)
@@ -45,7 +44,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("train_geometry", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("train_geometry", run, schema=TrainGeometryParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":

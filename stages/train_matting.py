@@ -18,7 +18,8 @@ from pipeline.lineage import dvc_md5
 from pipeline.matting.data import BatchRecipe, load_samples
 from pipeline.matting.training import TrainSettings, train
 from pipeline.models import checkpoint
-from pipeline.models.matting import MattingConfig, MattingLossWeights, MattingNet
+from pipeline.models.matting import MattingLossWeights
+from pipeline.schema.train_matting import TrainMattingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 
 INPUTS = ("relight", "lightstage", "trimaps")
@@ -37,7 +38,6 @@ def settings_from(ctx: StageContext) -> TrainSettings:
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path], on_step=None) -> StageResult:
-    torch.set_num_threads(ctx.params.threads)
     samples = load_samples(inputs["relight"], inputs["lightstage"], inputs["trimaps"], "train")
     if not samples:
         raise DataError(f"{inputs['relight']}: no training samples")
@@ -47,7 +47,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path], on
     params = {**flatten(ctx.base, "base"), **flatten(ctx.params, "train_matting")}
     data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
     torch.manual_seed(ctx.base.seed)
-    model = MattingNet(MattingConfig(widths=tuple(ctx.params.widths), guidance=ctx.params.guidance, norm=ctx.params.norm))
+    model = ctx.params.model.build()
     model, history, resumed = train(model, samples, settings_from(ctx), ctx.work_dir or outputs["matting"],
                                     checkpoint.fingerprint(params, data_hashes), on_step)
     checkpoint.save(outputs["matting"] / MODEL_FILE, checkpoint.model_payload(model, params, data_hashes, steps=ctx.params.steps))
@@ -60,7 +60,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path], on
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("train_matting", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("train_matting", run, schema=TrainMattingParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":

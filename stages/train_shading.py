@@ -22,11 +22,11 @@ from pipeline.io.sheet import grid, label, to_picture
 from pipeline.lineage import dvc_md5
 from pipeline.light.pairs import view_light_maps
 from pipeline.models import checkpoint
-from pipeline.models.relighting import RendererConfig, ShadingConfig, SpecularConfig
 from pipeline.nn.critic import CriticConfig, PatchCritic
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import RelightSample, training_samples
 from pipeline.relighting.training import BatchShape, ShadingWeights, shading_step
+from pipeline.schema.train_shading import TrainShadingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import LoopSettings, fit, loss_summary
 
@@ -48,7 +48,6 @@ def with_predicted_intrinsics(samples: list[RelightSample], chain: RelightingCha
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg = ctx.params
-    torch.set_num_threads(cfg.threads)
     samples = training_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], cfg.crop)
     chain = RelightingChain.load(inputs["geometry"], inputs["albedo"])
     if cfg.intrinsics == "predicted":
@@ -56,9 +55,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     params = {**flatten(ctx.base, "base"), **flatten(cfg, "train_shading")}
     data_hashes = {name: dvc_md5(path) for name, path in inputs.items()}
     torch.manual_seed(ctx.base.seed)
-    net = ShadingConfig(SpecularConfig(widths=tuple(cfg.specular_widths), bottleneck=cfg.specular_bottleneck, norm=cfg.norm),
-                        RendererConfig(widths=tuple(cfg.widths), bottleneck=cfg.bottleneck, norm=cfg.norm,
-                                       output=cfg.renderer_output)).build()
+    net = cfg.model.build()
     modules = {"shading": net}
     if cfg.adversarial_weight > 0:
         modules["critic"] = PatchCritic(CriticConfig(in_channels=3))
@@ -80,7 +77,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("train_shading", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("train_shading", run, schema=TrainShadingParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":
