@@ -1,6 +1,6 @@
 """Matting inference time per image, and the parameter count, for the configured widths.
 
-    .venv/bin/python benchmarks/matting.py [--profile default] [--threads 2]
+    .venv/bin/python benchmarks/matting.py [--profile default] [--threads 2] [--device cpu]
 
 Times one forward pass (median of several, colour guidance included) at
 128x128 and 256x256 for the network, and closed-form matting (pymatting) on the
@@ -13,29 +13,27 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-import torch
-import yaml
 
 from timing import median_seconds
 
+from pipeline.config import PROFILES, load_params
+from pipeline.device import add_options, configure_from
 from pipeline.light.tonemap import composite
 from pipeline.matting.data import random_texture
 from pipeline.matting.inference import closed_form, predict
 from pipeline.matting.trimap import trimap_from_alpha
-from pipeline.models.matting import MattingConfig, MattingNet
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="default", choices=("tiny", "default", "paper"))
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--profile", default="default", choices=PROFILES)
+    add_options(parser)
     args = parser.parse_args()
-    params = yaml.safe_load(open("params.yaml"))
-    cfg = {**params["train_matting"], **((params.get("profiles", {}).get(args.profile) or {}).get("train_matting") or {})}
-    torch.set_num_threads(args.threads)
-    model = MattingNet(MattingConfig(widths=tuple(cfg["widths"]), guidance=cfg["guidance"], norm=cfg["norm"])).eval()
-    print(f"profile {args.profile}: widths {cfg['widths']}, guidance {cfg['guidance']}, norm {cfg['norm']}, "
-          f"{sum(p.numel() for p in model.parameters()):,} parameters, {args.threads} threads")
+    execution = configure_from(args.device, args.threads)
+    cfg = load_params("params.yaml", profile=args.profile).section("train_matting").model
+    model = cfg.build().to(execution.device).eval()  # as the stage builds it
+    print(f"profile {args.profile}: widths {list(cfg.widths)}, guidance {cfg.guidance}, norm {cfg.norm}, "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters, on {execution.device}, {execution.threads} CPU threads")
     rng = np.random.default_rng(0)
     for size in (128, 256):
         y, x = np.mgrid[:size, :size] - size / 2

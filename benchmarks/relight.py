@@ -1,6 +1,6 @@
 """Frames per second of the whole relighting chain on a photograph, and where the time goes.
 
-    .venv/bin/python benchmarks/relight.py [--profile default] [--threads 2] [--sizes 256x256 512x512]
+    .venv/bin/python benchmarks/relight.py [--profile default] [--threads 2] [--device cpu] [--sizes 256x256 512x512]
     python benchmarks/relight.py --profile paper --device cuda --sizes 1024x768     # on a GPU
 
 One frame = coarse trimap (border segmentation) -> matting network -> Geometry
@@ -19,34 +19,26 @@ import time
 
 import numpy as np
 import torch
-import yaml
 
 from timing import median_seconds
 
+from pipeline.config import PROFILES, Params, load_params
+from pipeline.device import add_options, configure_from
 from pipeline.light.pairs import view_light_maps
 from pipeline.light.tonemap import composite
 from pipeline.matting.data import random_texture
 from pipeline.matting.inference import predict
-from pipeline.models.matting import MattingConfig, MattingNet
-from pipeline.models.relighting import AlbedoNet, GeometryNet, NetConfig, NeuralRenderer, RendererConfig, ShadingNet, SpecularNet
+from pipeline.models.matting import MattingNet
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.photo import FRONTAL, PhotoRelighter, environment_from
 from pipeline.synth.hdri import procedural_sky
 
 
-def section(params: dict, name: str, profile: str) -> dict:
-    return {**params[name], **((params.get("profiles", {}).get(profile) or {}).get(name) or {})}
-
-
-def build(params: dict, profile: str, device: str) -> tuple[MattingNet, RelightingChain]:
-    m, g, a, s = (section(params, f"train_{n}", profile) for n in ("matting", "geometry", "albedo", "shading"))
-    matting = MattingNet(MattingConfig(widths=tuple(m["widths"]), guidance=m["guidance"], norm=m["norm"])).to(device)
-    nets = (GeometryNet(NetConfig(tuple(g["widths"]), g["bottleneck"], g["norm"])),
-            AlbedoNet(NetConfig(tuple(a["widths"]), a["bottleneck"], a["norm"])),
-            ShadingNet(SpecularNet(NetConfig(tuple(s["specular_widths"]), s["specular_bottleneck"], s["norm"])),
-                       NeuralRenderer(RendererConfig(tuple(s["widths"]), s["bottleneck"], s["norm"], s["renderer_output"]))))
-    chain = RelightingChain(*(net.to(device) for net in nets))  # the chain runs on its nets' device
-    return matting, chain
+def build(params: Params, device: str) -> tuple[MattingNet, RelightingChain]:
+    """The profile's nets, built as their training stages build them."""
+    matting, geometry, albedo, shading = (params.section(f"train_{n}").model.build().to(device)
+                                          for n in ("matting", "geometry", "albedo", "shading"))
+    return matting, RelightingChain(geometry, albedo, shading)  # the chain runs on its nets' device
 
 
 def photo(height: int, width: int) -> np.ndarray:
@@ -60,23 +52,22 @@ def photo(height: int, width: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="default", choices=("tiny", "default", "paper"))
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--profile", default="default", choices=PROFILES)
+    add_options(parser)
     parser.add_argument("--sizes", nargs="+", default=["256x256", "512x512"], help="HEIGHTxWIDTH")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    params = yaml.safe_load(open("params.yaml"))
-    torch.set_num_threads(args.threads)
-    maps = section(params, "lightmaps", args.profile)
-    env = procedural_sky(np.random.default_rng(1), maps["env_height"]).astype(np.float32)
+    execution = configure_from(args.device, args.threads)
+    params = load_params("params.yaml", profile=args.profile)
+    maps = params.section("lightmaps")
+    env = procedural_sky(np.random.default_rng(1), maps.env_height).astype(np.float32)
     start = time.perf_counter()
-    environment = environment_from(env, maps["lightmap_height"])
-    print(f"profile {args.profile} on {args.device} ({args.threads} CPU threads); prefiltering the map once: "
-          f"{time.perf_counter() - start:.2f} s ({maps['env_height']}x{2 * maps['env_height']} -> {maps['lightmap_height']} rows)")
-    matting, chain = build(params, args.profile, args.device)
+    environment = environment_from(env, maps.lightmap_height)
+    print(f"profile {args.profile} on {execution.device} ({execution.threads} CPU threads); prefiltering the map once: "
+          f"{time.perf_counter() - start:.2f} s ({maps.env_height}x{2 * maps.env_height} -> {maps.lightmap_height} rows)")
+    matting, chain = build(params, execution.device)
     relighter = PhotoRelighter(matting, chain)
-    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+    sync = torch.cuda.synchronize if execution.device.startswith("cuda") else (lambda: None)
     with torch.no_grad():
         for size in args.sizes:
             height, width = (int(v) for v in size.split("x"))

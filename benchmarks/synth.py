@@ -18,7 +18,7 @@ import numpy as np
 from timing import median_seconds
 
 from pipeline.camera.eg3d import camera_label, orbit_camera
-from pipeline.config import load_params
+from pipeline.config import PROFILES, load_params
 from pipeline.io.arrays import save_array
 from pipeline.light.sphere import uniform_light_set
 from pipeline.synth.faces import FaceSpec, render_face
@@ -32,15 +32,9 @@ from pipeline.synth.subject import sample_subject
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="default", choices=("tiny", "default", "paper"))
+    parser.add_argument("--profile", default="default", choices=PROFILES)
     args = parser.parse_args()
-    params = load_params(Path("params.yaml"))
-    raw = params.section("synth")
-    if args.profile != params.base.profile:
-        import yaml
-
-        overrides = (yaml.safe_load(Path("params.yaml").read_text())["profiles"].get(args.profile) or {}).get("synth") or {}
-        raw = raw.model_copy(update=overrides)
+    raw = load_params(Path("params.yaml"), profile=args.profile).section("synth")
     res, ss, lights = raw.resolution, raw.supersample, uniform_light_set(raw.lights)
     subject = sample_subject(rng_for(0, "subject", 0))
     camera = camera_label(orbit_camera(0.3, 0.0))

@@ -1,9 +1,12 @@
 """The ``lightstage`` command.
 
-    lightstage relight IMAGE --hdri MAP [--background BG] [--trimap TRIMAP] -o OUT
+    lightstage relight IMAGE --hdri MAP [--background BG] [--trimap TRIMAP] -o OUT [--device cuda] [--threads N]
 
 relights a photograph with the trained models (``--models``, default
-data/models: matting, geometry, albedo, shading, as ``make repro`` writes them).
+data/models: matting, geometry, albedo, shading, as ``make repro`` writes them),
+on the device ``--device`` or ``LIGHTSTAGE_DEVICE`` names (pipeline/device.py).
+Model files are read as plain data only: one whose unpickling would run code is
+refused.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline import DataError, LightstageError
+from pipeline.device import add_options, configure_from
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     relight.add_argument("--models", type=Path, default=Path("data/models"), help="folder of the trained models")
     relight.add_argument("--params", type=Path, default=Path("params.yaml"),
                          help="params whose lightmaps and evaluate_relighting sections set map sizes and exposure")
+    add_options(relight)
     return parser
 
 
@@ -54,6 +59,7 @@ def relight_command(args: argparse.Namespace) -> None:
     from pipeline.relighting.photo import PhotoRelighter, environment_from
 
     params = load_params(args.params)
+    execution = configure_from(args.device, args.threads)
     photo = load_png(args.image).astype(np.float32) / 255.0
     height, width = photo.shape[:2]
     trimap = None
@@ -64,8 +70,9 @@ def relight_command(args: argparse.Namespace) -> None:
     background = None if args.background is None else _resized(load_png(args.background), height, width).astype(np.float32) / 255.0
     maps = params.section("lightmaps")
     environment = environment_from(load_equirect(args.hdri, maps.env_height), maps.lightmap_height)
-    matting, _ = load_model(args.models / "matting" / "model.pt", MattingConfig)
-    chain = RelightingChain.load(args.models / "geometry", args.models / "albedo", args.models / "shading")
+    matting, _ = load_model(args.models / "matting" / "model.pt", MattingConfig, execution.device)
+    chain = RelightingChain.load(args.models / "geometry", args.models / "albedo", args.models / "shading",
+                                 device=execution.device)
     relighter = PhotoRelighter(matting, chain, params.section("trimaps").coarse_band_fraction,
                                params.section("evaluate_relighting").exposure_median)
     with torch.no_grad():

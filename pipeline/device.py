@@ -12,11 +12,14 @@ command-line flag that sets it), never from params.yaml:
 Training data is keyed to the sample index (pipeline.training), so none of these changes
 what a run computes, only where and how fast.
 
-Under torchrun on CUDA each process takes the GPU of its local rank.
+Under torchrun on CUDA each process takes the GPU of its local rank. Commands
+(``lightstage``, the benchmarks) take ``--device`` and ``--threads``, which set
+the same variables (``add_options``, ``configure_from``).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 
@@ -76,3 +79,19 @@ def configure() -> Execution:
     torch.set_num_threads(threads)
     return Execution(device=device, threads=threads, processes=int(os.environ.get("WORLD_SIZE", "1")),
                      workers=_int_env(WORKERS_ENV, 1, least=0))
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--threads``: a command's way to set the execution environment."""
+    parser.add_argument("--device", help=f"cpu, cuda or cuda:N (sets {DEVICE_ENV}; default: cuda when present, else cpu)")
+    parser.add_argument("--threads", type=int, help=f"torch CPU threads (sets {THREADS_ENV}; default: torch's own)")
+
+
+def configure_from(device: str | None, threads: int | None) -> Execution:
+    """Set the environment from command-line options (None: leave it), then ``configure()``, so
+    a flag and its variable take the same path, and child processes inherit the choice."""
+    if device is not None:
+        os.environ[DEVICE_ENV] = device
+    if threads is not None:
+        os.environ[THREADS_ENV] = str(threads)
+    return configure()

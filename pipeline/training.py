@@ -49,6 +49,8 @@ HISTORY_FILE = "history.csv"
 class Schedule:
     """A learning-rate factor over training: linear warm-up, then constant or cosine down to ``floor``."""
 
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     kind: Literal["cosine", "constant"] = "cosine"
     warmup: int = 0  # steps of linear warm-up from 0
     floor: float = 0.1  # cosine ends at this share of the base rate

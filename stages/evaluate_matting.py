@@ -24,6 +24,7 @@ from pipeline.matting.trimap import UNKNOWN
 from pipeline.metrics.matting import matting_errors, sad
 from pipeline.models.checkpoint import load_model
 from pipeline.models.matting import MattingConfig
+from pipeline.schema.evaluate_matting import EvaluateMattingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 
 INPUTS = ("matting", "relight", "lightstage", "trimaps")
@@ -74,7 +75,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("evaluate_matting", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
+    return stage_main("evaluate_matting", run, schema=EvaluateMattingParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import load_samples
 from pipeline.relighting.evaluation import (METHODS, composite_pictures, evaluate_relighting, image_errors,
                                             per_frame_table, turning_sequence)
+from pipeline.schema.evaluate_relighting import EvaluateRelightingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 
 INPUTS = ("geometry", "albedo", "shading", "matting", "relight", "lightstage", "lightmaps", "trimaps")
@@ -117,7 +118,7 @@ def summarise(table: pd.DataFrame, angles: np.ndarray, temporal: dict, frames: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("evaluate_relighting", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("evaluate_relighting", run, schema=EvaluateRelightingParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pipeline.io.hdr import find_maps, load_equirect, resize_equirect
 from pipeline.io.manifest import MANIFEST, write_table
 from pipeline.io.sheet import grid, label, to_picture
 from pipeline.light.prefilter import PHONG_EXPONENTS, light_maps
+from pipeline.schema.lightmaps import LightmapsParams
 from pipeline.seeds import held_out
 from pipeline.stage import StageContext, StageResult, stage_main
 
@@ -94,7 +95,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("lightmaps", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
+    return stage_main("lightmaps", run, schema=LightmapsParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
 
 
 if __name__ == "__main__":

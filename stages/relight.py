@@ -22,6 +22,7 @@ from pipeline.io.manifest import MANIFEST, write_table
 from pipeline.io.sheet import grid, label, to_picture
 from pipeline.light.pairs import LitView, light_view, load_environments
 from pipeline.light.tonemap import composite, subject_exposure
+from pipeline.schema.relight import RelightParams
 from pipeline.seeds import rng_for
 from pipeline.stage import StageContext, StageResult, stage_main
 
@@ -90,7 +91,7 @@ def _preview_cells(out: Path, row: dict, side: str, lit: LitView) -> list[np.nda
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("relight", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
+    return stage_main("relight", run, schema=RelightParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
 
 
 if __name__ == "__main__":

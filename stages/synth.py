@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import SYNTHETIC
 from pipeline.io.datasets import import_raw
+from pipeline.schema.base import SYNTHETIC
+from pipeline.schema.synth import SynthParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.synth.dataset import SynthSpec, write_faces, write_hdris, write_lightstage
 from pipeline.synth.preview import contact_sheet, face_alpha_statistics
@@ -50,7 +51,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("synth", run, outputs=OUTPUTS, argv=argv)
+    return stage_main("synth", run, schema=SynthParams, outputs=OUTPUTS, argv=argv)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pipeline.models import checkpoint
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
 from pipeline.relighting.training import albedo_step, fit_net, preview_grid, preview_samples, run_metrics
+from pipeline.schema.train_albedo import TrainAlbedoParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, adam, run_identity
 
@@ -43,7 +44,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("train_albedo", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("train_albedo", run, schema=TrainAlbedoParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":

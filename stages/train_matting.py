@@ -17,6 +17,7 @@ from pipeline.matting.data import BatchRecipe, MattingCrops, matting_refs
 from pipeline.matting.training import CRITIC, MattingObjective
 from pipeline.models import checkpoint
 from pipeline.models.matting import MattingLossWeights
+from pipeline.schema.train_matting import TrainMattingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, adam, history_summary, run_identity
 
@@ -61,7 +62,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("train_matting", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("train_matting", run, schema=TrainMattingParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":

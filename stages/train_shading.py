@@ -21,6 +21,7 @@ from pipeline.nn.critic import CriticConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
 from pipeline.relighting.training import ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
+from pipeline.schema.train_shading import TrainShadingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, adam, run_identity
 
@@ -58,7 +59,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("train_shading", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
+    return stage_main("train_shading", run, schema=TrainShadingParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, plots=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from pipeline.io.datasets import read_lightstage
 from pipeline.io.manifest import MANIFEST, write_table
 from pipeline.io.sheet import grid, label, to_picture
 from pipeline.matting.trimap import UNKNOWN, band_width, coarse_segmentation, coarse_trimap, trimap_from_alpha
+from pipeline.schema.trimaps import TrimapsParams
 from pipeline.seeds import rng_for
 from pipeline.stage import StageContext, StageResult, stage_main
 
@@ -55,7 +56,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("trimaps", run, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
+    return stage_main("trimaps", run, schema=TrimapsParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
 
 
 if __name__ == "__main__":

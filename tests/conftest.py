@@ -17,8 +17,11 @@ BIN = Path(sys.executable).parent
 
 
 def tool_env(**extra: str) -> dict[str, str]:
-    """The environment stage commands run in: this interpreter's bin first, analytics off."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    """The environment stage commands run in: this interpreter's bin first, analytics off, and
+    this checkout's code first: the ``lightstage`` script otherwise imports the package from
+    wherever it was installed (an editable install may point at another checkout)."""
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "PYTHONPATH": python_path,
            "DVC_NO_ANALYTICS": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("LIGHTSTAGE_PARENT_RUN_ID", None)
@@ -27,18 +30,28 @@ def tool_env(**extra: str) -> dict[str, str]:
 
 
 def copy_repo(destination: Path, profile: str = "tiny") -> Path:
-    """The working tree as git sees it (tracked and unignored files) plus .git, on ``profile``."""
+    """The working tree as git sees it (tracked and unignored files) plus its git history, on ``profile``."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                             cwd=ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    _copy_git(destination)
     for name in filter(None, listed):
         source = ROOT / name.decode()
         if source.is_file():
             target = destination / name.decode()
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    shutil.copytree(ROOT / ".git", destination / ".git")
     set_params(destination / "params.yaml", ("base", "profile"), profile)
     return destination
+
+
+def _copy_git(destination: Path) -> None:
+    """A .git for the copy, at the same HEAD. In a git worktree .git is a file pointing into
+    another checkout's repository: clone that (sharing its objects) instead of copying."""
+    if (ROOT / ".git").is_dir():
+        shutil.copytree(ROOT / ".git", destination / ".git")
+        return
+    subprocess.run(["git", "clone", "--quiet", "--no-checkout", "--shared", str(ROOT), str(destination)], check=True)
+    subprocess.run(["git", "reset", "--quiet"], cwd=destination, check=True)  # the index, as HEAD; files come next
 
 
 def set_params(path: Path, key: tuple[str, ...], value) -> None:

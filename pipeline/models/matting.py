@@ -25,6 +25,10 @@ GUIDANCE_CHANNELS = 8  # pipeline.matting.guidance.CHANNELS (models do not impor
 
 @dataclass(frozen=True)
 class MattingConfig:
+    # params.yaml's train_matting.model validates into this (pipeline/schema/): YAML lists
+    # become tuples, unknown keys are errors. A plain dict: models do not import pydantic.
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}
+
     widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # encoder; decoders mirror all but the last
     guidance: bool = False  # extra input channels: spread F, spread B, unmixing alpha, guided-filter alpha
     norm: bool = False  # group normalisation after each convolution of the U-Net (the paper names none)
@@ -32,6 +36,11 @@ class MattingConfig:
     @property
     def in_channels(self) -> int:
         return 6 + (GUIDANCE_CHANNELS if self.guidance else 0)
+
+    @property
+    def divisor(self) -> int:
+        """Input height and width must be multiples of this."""
+        return 2 ** (len(self.widths) - 1)
 
     def build(self) -> MattingNet:
         return MattingNet(self)
@@ -65,7 +74,7 @@ class MattingNet(nn.Module):
     @property
     def divisor(self) -> int:
         """Input height and width must be multiples of this."""
-        return 2 ** (len(self.config.widths) - 1)
+        return self.config.divisor
 
     def forward(self, image: torch.Tensor, trimap: torch.Tensor, guidance: torch.Tensor | None = None) -> MattingOutput:
         # image (B, 3, H, W) sRGB in [0, 1]; trimap (B, 3, H, W) one-hot; guidance (B, 8, H, W) if configured

@@ -26,6 +26,10 @@ LIGHT_MAPS = 4  # Phong light maps, exponents 1, 16, 32, 64 (pipeline.light.pref
 
 @dataclass(frozen=True)
 class NetConfig:
+    # params.yaml's train_*.model validates into these configs (pipeline/schema/): YAML lists
+    # become tuples, unknown keys are errors. A plain dict: models do not import pydantic.
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}
+
     widths: tuple[int, ...]  # U-Net encoder widths; the decoder mirrors them
     bottleneck: int
     norm: bool = False
@@ -37,7 +41,6 @@ class NetConfig:
     @property
     def divisor(self) -> int:
         return self.unet.divisor
-
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,14 @@ class RendererConfig(NetConfig):
 class ShadingConfig:
     """The Shading Net: a Specular Net and a Neural Renderer, trained together."""
 
+    __pydantic_config__ = NetConfig.__pydantic_config__
+
     specular: SpecularConfig
     renderer: RendererConfig
+
+    @property
+    def divisor(self) -> int:
+        return max(self.specular.divisor, self.renderer.divisor)  # powers of two: the larger is a multiple of the other
 
     def build(self) -> ShadingNet:
         return ShadingNet(self.specular.build(), self.renderer.build())
@@ -150,7 +159,7 @@ class ShadingNet(nn.Module):
 
     @property
     def divisor(self) -> int:
-        return max(self.specular.config.divisor, self.renderer.config.divisor)
+        return self.config.divisor
 
     def forward(self, image: torch.Tensor, albedo: torch.Tensor, diffuse: torch.Tensor,
                 specular: torch.Tensor) -> Shading:

@@ -2,7 +2,9 @@
 
 import pytest
 
-from pipeline.config import BaseParams, LightmapsParams, RelightParams
+from pipeline.schema.base import BaseParams
+from pipeline.schema.lightmaps import LightmapsParams
+from pipeline.schema.relight import RelightParams
 from pipeline.stage import StageContext
 from stages import lightmaps, relight
 

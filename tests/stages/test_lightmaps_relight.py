@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 
 from pipeline import DataError
-from pipeline.config import BaseParams, LightmapsParams, RelightParams
 from pipeline.io.arrays import load_array
 from pipeline.io.datasets import read_lightstage
 from pipeline.io.hdr import write_exr, write_hdr
 from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.pairs import light_view
+from pipeline.schema.base import BaseParams
+from pipeline.schema.lightmaps import LightmapsParams
+from pipeline.schema.relight import RelightParams
 from pipeline.stage import StageContext
 from stages import lightmaps, relight
 

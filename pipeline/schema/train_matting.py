@@ -1,0 +1,39 @@
+"""Section ``train_matting``: the matting network and how it is trained (stage ``train_matting``)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from pipeline.config import Section
+from pipeline.training import Schedule
+from pipeline.models.matting import MattingConfig
+from pipeline.schema.base import check_model_and_crop
+
+
+class TrainMattingParams(Section):
+    model: MattingConfig = Field(description="the network: widths (encoder; published 32 ... 512), guidance "
+                                 "(colour-guidance inputs), norm (group normalisation; the paper names none)")
+    steps: int = Field(ge=1, le=10_000_000)
+    batch: int = Field(ge=1, le=1024)
+    crop: int = Field(ge=16, le=4096, description="square training crops (fully convolutional net)")
+    learning_rate: float = Field(gt=0, le=1)
+    schedule: Schedule = Field(description="the rate's schedule, every optimiser of the stage (critics too): "
+                               "kind cosine or constant, warmup steps, floor (cosine's last share of the rate)")
+    coarse_share: float = Field(ge=0, le=1, description="share of samples given a coarse trimap")
+    texture_share: float = Field(ge=0, le=1, description="share of samples over a procedural texture")
+    band_fraction: list[float] = Field(min_length=2, max_length=2, description="generated-trimap band widths")
+    loss_alpha: float = Field(ge=0)
+    loss_composition: float = Field(ge=0)
+    loss_foreground: float = Field(ge=0)
+    loss_trimap: float = Field(ge=0)
+    loss_gradient: float = Field(ge=0)
+    adversarial_weight: float = Field(ge=0, description="WGAN-GP term; 0 disables the critic")
+    checkpoint_every: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _model_fits_crop(self) -> TrainMattingParams:
+        check_model_and_crop(self.model, self.crop)
+        return self
+
+
+SCHEMA = TrainMattingParams
