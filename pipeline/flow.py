@@ -5,8 +5,9 @@ only description of it. Each task asks DVC whether its stage is fresh (and skips
 it if so), runs the stage's command, then has DVC commit the results to its
 cache and dvc.lock, exactly what ``dvc repro`` records. Stages on independent
 branches run at once (``flow.max_workers``); a failed stage is retried
-``flow.retries`` times. DVC calls are serialised by a lock; stage commands are
-not.
+``flow.retries`` times, and when it still fails the flow's MLflow parent run
+ends FAILED with the stage's error. DVC calls are serialised by a lock; stage
+commands are not.
 
     python -m pipeline.flow run                # once, against PREFECT_API_URL
     python -m pipeline.flow serve --cron "0 3 * * *"   # a scheduled deployment
@@ -77,9 +78,16 @@ def run_stage(root: str, name: str, env: dict[str, str]) -> str:
     stage_env = {**env, "DVC_ROOT": root, "DVC_STAGE": name}
     done = subprocess.run(cmd, shell=True, cwd=root, env=stage_env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"stage {name} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+        raise RuntimeError(f"stage {name} failed (exit {done.returncode}): {error_line(done.stderr)}\n{done.stderr[-4000:]}")
     _commit(root, name)
     return "ran"
+
+
+def error_line(stderr: str) -> str:
+    """The line of a stage's stderr that says what went wrong: its ``error:`` line, else the last."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if ": error: " in line]
+    return (errors or lines or ["(no error output)"])[-1]
 
 
 @flow(name="lightstage", log_prints=True)
@@ -96,8 +104,9 @@ def lightstage(root: str = ".", retries: int = 1, retry_delay_s: float = 5.0) ->
         futures[name] = stage_task.submit(root, name, env, wait_for=[futures[u] for u in upstream])
     try:
         outcomes = {name: future.result() for name, future in futures.items()}
-    except BaseException:
-        track.end_run(root, parent, failed=True)
+    except BaseException as err:
+        summary = str(err).splitlines()[0] if str(err) else type(err).__name__  # the failing stage's error line
+        track.end_run(root, parent, failed=True, message=summary)
         raise
     track.end_run(root, parent)
     return outcomes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -21,12 +22,26 @@ def lock_hashes(repo) -> dict[str, dict[str, str]]:
     return {name: {e["path"]: e["md5"] for e in st.get("deps", []) + st.get("outs", [])} for name, st in stages.items()}
 
 
-def mlflow_runs(repo):
+def mlflow_client(repo):
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    return MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+
+
+def mlflow_runs(repo):
+    client = mlflow_client(repo)
     experiment = client.get_experiment_by_name("lightstage")
     return client.search_runs([experiment.experiment_id], max_results=1000)
+
+
+def break_source(repo, tmp_path):
+    """Point ``base.source`` at a copy of the raw data with one corrupt file; return that file."""
+    broken = tmp_path / "real"
+    shutil.copytree(repo / "data/raw", broken)
+    corrupt = broken / "lightstage" / "s0000" / "v00" / "alpha.npy"
+    corrupt.write_bytes(b"not an array")
+    set_params(repo / "params.yaml", ("base", "source"), str(broken))
+    return corrupt
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +78,16 @@ def test_mlflow_holds_one_parent_with_a_nested_run_per_stage(reproduced):
         assert child.data.params["base.profile"] == "tiny"
         assert child.data.metrics["stage_seconds"] > 0
         assert child.info.status == "FINISHED"
+        assert tags["lightstage.device"] == "cpu" and tags["lightstage.processes"] == "1"
+    assert parents[0].info.status == "FINISHED"
+    matting = next(r for r in children if r.data.tags["lightstage.stage"] == "train_matting")
+    assert matting.data.params["train_matting.model.widths"] == "[8, 16, 32]"
+    curve = mlflow_client(reproduced).get_metric_history(matting.info.run_id, "train/total")
+    assert sorted(m.step for m in curve) == list(range(1, 13))  # tiny: 12 steps
 
 
 def test_preview_is_logged(reproduced):
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{reproduced / 'mlflow.db'}")
+    client = mlflow_client(reproduced)
     child = next(r for r in mlflow_runs(reproduced) if r.data.tags.get("lightstage.stage") == "synth")
     names = [a.path for a in client.list_artifacts(child.info.run_id, "preview")]
     assert "preview/synth_contact_sheet.png" in names
@@ -81,18 +100,118 @@ def test_second_repro_is_a_no_op(reproduced):
     assert len(mlflow_runs(reproduced)) == before
 
 
-def test_failed_stage_keeps_previous_outputs(reproduced, tmp_path):
+def test_failed_stage_keeps_previous_outputs_and_fails_its_runs(reproduced, tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(reproduced, repo, symlinks=True)
     before = dvc_md5(repo / "data/raw/lightstage")
-    broken = tmp_path / "real"
-    shutil.copytree(repo / "data/raw", broken)
-    (broken / "lightstage" / "s0000" / "v00" / "alpha.npy").write_bytes(b"not an array")
-    set_params(repo / "params.yaml", ("base", "source"), str(broken))
+    earlier = {r.info.run_id for r in mlflow_runs(repo)}
+    corrupt = break_source(repo, tmp_path)
     done = run(["dvc", "repro"], cwd=repo, check=False)
+    message = f"{corrupt}: not a readable .npy array"
     assert done.returncode != 0
-    assert f"{broken}/lightstage/s0000/v00/alpha.npy: not a readable .npy array" in done.stderr + done.stdout
+    assert message in done.stderr + done.stdout
     assert dvc_md5(repo / "data/raw/lightstage") == before
+    new = [r for r in mlflow_runs(repo) if r.info.run_id not in earlier]
+    stage = [r for r in new if r.data.tags.get("lightstage.stage") == "synth"]
+    parent = [r for r in new if "mlflow.parentRunId" not in r.data.tags]
+    assert len(new) == 2 and len(stage) == 1 and len(parent) == 1
+    for failed in stage + parent:
+        assert failed.info.status == "FAILED"
+        assert message in failed.data.tags["lightstage.error"] and message in failed.data.tags["mlflow.note.content"]
+
+
+def test_a_failed_stage_fails_the_flow_and_its_parent_run(reproduced, prefect_api, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(reproduced, repo, symlinks=True)
+    earlier = {r.info.run_id for r in mlflow_runs(repo)}
+    corrupt = break_source(repo, tmp_path)
+    set_params(repo / "params.yaml", ("flow", "retries"), 0)
+    env = tool_env(PREFECT_API_URL=prefect_api)
+    done = run(["python", "-m", "pipeline.flow", "run", "--root", str(repo), "--no-server"], cwd=repo, env=env, check=False)
+    message = f"{corrupt}: not a readable .npy array"
+    assert done.returncode != 0 and message in done.stdout + done.stderr
+    new = [r for r in mlflow_runs(repo) if r.info.run_id not in earlier]
+    parent = [r for r in new if "mlflow.parentRunId" not in r.data.tags]
+    stage = [r for r in new if r.data.tags.get("lightstage.stage") == "synth"]
+    assert len(parent) == 1 and len(stage) == 1 and len(new) == 2  # nothing downstream ran
+    assert stage[0].data.tags["mlflow.parentRunId"] == parent[0].info.run_id
+    for failed in stage + parent:
+        assert failed.info.status == "FAILED"
+        assert message in failed.data.tags["lightstage.error"] and message in failed.data.tags["mlflow.note.content"]
+    assert "stage synth failed" in parent[0].data.tags["lightstage.error"]
+
+
+DUMMY_LAYER = '''"""A layer only the dummy GAN uses."""
+
+from torch import nn
+
+
+class DummyLayer(nn.Module):
+    def __init__(self, width: int):
+        super().__init__()
+        self.conv = nn.Conv2d(width, width, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+'''
+
+DUMMY_GAN = '''"""A model a future stage would train: its config beside it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from pipeline.nn.dummy_layer import DummyLayer
+
+
+@dataclass(frozen=True)
+class DummyGanConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}
+
+    widths: tuple[int, ...] = (8,)
+
+    def build(self) -> nn.Module:
+        return nn.Sequential(*(DummyLayer(width) for width in self.widths))
+'''
+
+DUMMY_SCHEMA = '''"""Section ``train_dummy``."""
+
+from pydantic import Field
+
+from pipeline.config import Section
+from pipeline.models.dummy_gan import DummyGanConfig
+
+
+class TrainDummyParams(Section):
+    model: DummyGanConfig
+    steps: int = Field(ge=1)
+
+
+SCHEMA = TrainDummyParams
+'''
+
+
+def test_a_new_section_and_new_modules_leave_every_stage_fresh(reproduced, tmp_path):
+    """What adding a GAN stage's code and params does before its stage exists: nothing to rerun."""
+    repo = tmp_path / "repo"
+    shutil.copytree(reproduced, repo, symlinks=True)
+    (repo / "pipeline/nn/dummy_layer.py").write_text(DUMMY_LAYER)
+    (repo / "pipeline/models/dummy_gan.py").write_text(DUMMY_GAN)
+    (repo / "pipeline/schema/train_dummy.py").write_text(DUMMY_SCHEMA)
+    set_params(repo / "params.yaml", ("train_dummy",), {"model": {"widths": [4, 8]}, "steps": 10})
+    for profile, overrides in {"tiny": {"steps": 2}, "default": {}, "paper": {"model": {"widths": [64, 128]}}}.items():
+        set_params(repo / "params.yaml", ("profiles", profile, "train_dummy"), overrides)
+    status = run(["dvc", "status"], cwd=repo)
+    assert "Data and pipelines are up to date." in status.stdout, status.stdout
+    loaded = run(["python", "-c", "from pipeline.config import load_params; s = load_params().section('train_dummy'); "
+                  "print(s.steps, s.model.widths, sum(p.numel() for p in s.model.build().parameters()))"], cwd=repo)
+    assert loaded.stdout.split()[:3] == ["2", "(4,", "8)"]
+    run(["python", "-m", "tests.deps", "--check"], cwd=repo)  # no stage imports the new modules
+    set_params(repo / "params.yaml", ("profiles", "paper", "train_dummy", "model", "typo"), 1)
+    bad = run(["python", "-c", "from pipeline.config import load_params; load_params()"], cwd=repo, check=False)
+    assert "profiles.paper.train_dummy.model.typo" in bad.stderr
 
 
 def test_prefect_flow_gives_the_same_outputs_as_dvc_repro(reproduced, prefect_api, tmp_path):
@@ -112,19 +231,29 @@ def test_prefect_flow_gives_the_same_outputs_as_dvc_repro(reproduced, prefect_ap
     assert sorted(children.count(p.info.run_id) for p in parents) == [0, len(stages)]  # the second flow ran nothing
 
 
+def photo_and_sky(reproduced, tmp_path):
+    """A composite the tiny pipeline made, and a small procedural HDR map to relight it under."""
+    import numpy as np
+
+    from pipeline.io.hdr import write_exr
+    from pipeline.io.manifest import read_table
+    from pipeline.synth.hdri import procedural_sky
+
+    pairs = read_table(reproduced / "data/processed/relight/manifest.parquet")
+    sky = tmp_path / "sky.exr"
+    write_exr(sky, procedural_sky(np.random.default_rng(5), 16).astype(np.float32))
+    return reproduced / "data/processed/relight" / pairs.iloc[0]["composite_a"], sky
+
+
 def test_lightstage_relight_command(reproduced, tmp_path):
     """The trained chain on a photo: default trimap and background, then given ones; bad inputs fail cleanly."""
     import numpy as np
 
     from pipeline.io.arrays import load_png, save_png
     from pipeline.io.hdr import write_exr
-    from pipeline.io.manifest import read_table
     from pipeline.synth.hdri import procedural_sky
 
-    pairs = read_table(reproduced / "data/processed/relight/manifest.parquet")
-    photo = reproduced / "data/processed/relight" / pairs.iloc[0]["composite_a"]
-    sky = tmp_path / "sky.exr"
-    write_exr(sky, procedural_sky(np.random.default_rng(5), 16).astype(np.float32))
+    photo, sky = photo_and_sky(reproduced, tmp_path)
     out = tmp_path / "out" / "relit.png"
     run(["lightstage", "relight", str(photo), "--hdri", str(sky), "-o", str(out), "--layers", str(tmp_path / "layers")], cwd=reproduced)
     picture, original = load_png(out), load_png(photo)
@@ -150,3 +279,32 @@ def test_lightstage_relight_command(reproduced, tmp_path):
     write_exr(nan_map, broken)
     bad = run(["lightstage", "relight", str(photo), "--hdri", str(nan_map), "-o", str(tmp_path / "bad.png")], cwd=reproduced, check=False)
     assert bad.returncode == 2 and str(nan_map) in bad.stderr and not (tmp_path / "bad.png").exists()
+
+
+class RunsCode:
+    """Unpickled, this runs a shell command: what a hostile model file does."""
+
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+@pytest.mark.parametrize("model", ["matting", "shading"])
+def test_relight_refuses_a_model_file_that_would_run_code(reproduced, tmp_path, model):
+    import torch
+
+    photo, sky = photo_and_sky(reproduced, tmp_path)
+    models = tmp_path / "models"
+    shutil.copytree(reproduced / "data/models", models)
+    hostile = models / model / "model.pt"
+    torch.save({"config_class": "pipeline.models.matting.MattingConfig", "config": {}, "state_dict": RunsCode()}, hostile)
+    control = tmp_path / "control"  # the file does what it claims when loaded the unsafe way
+    control.mkdir()
+    run(["python", "-c", f"import torch; torch.load({str(hostile)!r}, weights_only=False)"], cwd=control)
+    assert (control / "PWNED").exists()
+    work = tmp_path / "work"
+    work.mkdir()
+    done = run(["lightstage", "relight", str(photo), "--hdri", str(sky), "-o", str(work / "out.png"), "--models", str(models),
+                "--params", str(reproduced / "params.yaml"), "--device", "cpu"], cwd=work, check=False)
+    assert done.returncode == 2, done.stderr
+    assert f"{hostile}: refused" in done.stderr
+    assert not (work / "PWNED").exists() and not (work / "out.png").exists()
