@@ -47,6 +47,14 @@ def init(device: str) -> None:
         dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
 
 
+def barrier() -> None:
+    """Wait for every process (no-op for one)."""
+    import torch.distributed as dist
+
+    if world_size() > 1 and dist.is_initialized():
+        dist.barrier()
+
+
 def shutdown() -> None:
     import torch.distributed as dist
 

@@ -156,9 +156,12 @@ def _run_core(run: RunFn, ctx: StageContext, in_paths: dict[str, Path], out_path
     into throwaway ones, deleted afterwards (their outputs equal rank 0's or are partial)."""
     if not distributed.is_main():
         with _throwaway_dirs(out_paths) as temporary:
-            return run(ctx, in_paths, temporary)
+            result = run(ctx, in_paths, temporary)
+        distributed.barrier()  # rank 0 removes the shared work folder only after every rank is done with it
+        return result
     with atomic_dirs(out_paths) as temporary:
         result = run(ctx, in_paths, temporary)
+    distributed.barrier()
     if ctx.work_dir is not None and ctx.work_dir.exists():
         shutil.rmtree(ctx.work_dir)
     return result

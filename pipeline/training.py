@@ -321,7 +321,10 @@ def _to_device(batch: Any, device: torch.device) -> Any:
 
 
 def history_summary(work: Path) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The loss curve (for dvc plots) and each loss averaged over the last tenth of the run."""
+    """The loss curve (for dvc plots) and each loss averaged over the last tenth of the run
+    (on rank 0, which writes the history; other processes get an empty table)."""
+    if not distributed.is_main():
+        return pd.DataFrame({"step": []}), {}
     curve = pd.read_csv(work / HISTORY_FILE)
     tail = curve.tail(max(1, len(curve) // 10)).mean()
     return curve, {f"final_{name}": float(tail[name]) for name in curve.columns if name != "step"}

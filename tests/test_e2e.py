@@ -308,3 +308,28 @@ def test_relight_refuses_a_model_file_that_would_run_code(reproduced, tmp_path, 
     assert done.returncode == 2, done.stderr
     assert f"{hostile}: refused" in done.stderr
     assert not (work / "PWNED").exists() and not (work / "out.png").exists()
+
+
+def test_a_training_stage_in_two_processes_reaches_the_weights_of_one(reproduced, tmp_path):
+    """train_albedo (predicted intrinsics, lazy crops) on tiny, launched as dvc.yaml launches it
+    with LIGHTSTAGE_NPROC 1 and 2: same total batch, same data, weights equal up to float summation
+    order (tests/test_training.py explains the tolerance)."""
+    import shlex
+
+    import torch
+
+    from pipeline.models import checkpoint
+
+    command = shlex.split(yaml.safe_load((reproduced / "dvc.yaml").read_text())["stages"]["train_albedo"]["cmd"])
+    weights = {}
+    for processes in (1, 2):
+        out = tmp_path / f"nproc{processes}"
+        args = [out / "m.json" if w == "metrics/train_albedo.json" else out / "p.csv" if w == "plots/train_albedo.csv"
+                else out / "albedo" if w == "data/models/albedo" else w for w in command]
+        run([str(a) for a in args] + ["--no-track", "--previews", str(out)], cwd=reproduced,
+            env=tool_env(LIGHTSTAGE_NPROC=str(processes), LIGHTSTAGE_THREADS="1"))
+        weights[processes] = checkpoint.load(out / "albedo" / "model.pt")["state_dict"]
+        assert not (out / ".albedo.work").exists()
+    errors = [float((weights[1][k] - weights[2][k]).abs().max()) for k in weights[1] if weights[1][k].is_floating_point()]
+    assert max(errors) < 1e-5
+    assert any(torch.count_nonzero(v) for v in weights[2].values())

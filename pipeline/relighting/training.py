@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from pipeline import distributed
 from pipeline.io.arrays import save_array
 from pipeline.io.sheet import grid, label, to_picture
 from pipeline.light.pairs import view_light_maps
@@ -140,7 +141,8 @@ def fit_net(trainer: Trainer, step: Callable, refs: list[SampleRef], crop: int, 
             log_history: Callable | None, chain: RelightingChain | None = None, light_maps: bool = False) -> NetRun:
     """Train on crops of ``refs`` read on demand; with ``chain``, on the intrinsics it predicts
     (written to ``work`` first, see ``write_intrinsics``)."""
-    intrinsics = write_intrinsics(refs, chain, work / "intrinsics", light_maps) if chain is not None else None
+    folder = work / f"intrinsics-rank{distributed.rank()}"  # each process its own: no two write one file
+    intrinsics = write_intrinsics(refs, chain, folder, light_maps) if chain is not None else None
     resumed = trainer.fit(RelightCrops(refs, crop, seed, intrinsics), step, work, tag, log_history)
     curve, finals = history_summary(work)
     return NetRun(refs, intrinsics, resumed, curve, finals)
