@@ -86,6 +86,19 @@ def adam(module: torch.nn.Module, rate: float, betas: tuple[float, float] = (0.9
     return Optimization(torch.optim.Adam(module.parameters(), rate, betas=betas), schedule or Schedule())
 
 
+WGAN_BETAS = (0.5, 0.9)  # Adam's betas for a WGAN-GP critic (Gulrajani et al. 2017)
+
+
+def training_setup(name: str, net: torch.nn.Module, rate: float, schedule: Schedule, critic: torch.nn.Module | None = None
+                   ) -> tuple[dict[str, torch.nn.Module], dict[str, Optimization]]:
+    """The modules and optimisers of a net trained alone or against a WGAN-GP critic (``None``: none),
+    both on one rate and schedule."""
+    modules, optimizers = {name: net}, {name: adam(net, rate, schedule=schedule)}
+    if critic is not None:
+        modules["critic"], optimizers["critic"] = critic, adam(critic, rate, WGAN_BETAS, schedule)
+    return modules, optimizers
+
+
 class Stateful(Protocol):
     def state_dict(self) -> dict: ...
     def load_state_dict(self, state: dict) -> Any: ...

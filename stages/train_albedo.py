@@ -17,7 +17,7 @@ from pipeline.relighting.data import training_refs
 from pipeline.relighting.training import albedo_step, fit_net, preview_grid, preview_samples, run_metrics
 from pipeline.schema.train_albedo import TrainAlbedoParams
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import Trainer, TrainSettings, adam, run_identity
+from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
 
 INPUTS = ("relight", "lightstage", "lightmaps", "geometry")
 OUTPUTS = ("albedo",)
@@ -31,7 +31,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     torch.manual_seed(ctx.base.seed)
     net = cfg.model.build()
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "albedo", ctx.execution.workers)
-    trainer = Trainer({"albedo": net}, {"albedo": adam(net, cfg.learning_rate, schedule=cfg.schedule)}, settings, device)
+    trainer = Trainer(*training_setup("albedo", net, cfg.learning_rate, cfg.schedule), settings, device)
     step = partial(albedo_step, l1=cfg.loss_l1, gradient=cfg.loss_gradient)
     work = ctx.work_dir or outputs["albedo"]
     chain = RelightingChain(geometry) if cfg.normals == "predicted" else None

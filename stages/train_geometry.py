@@ -17,7 +17,7 @@ from pipeline.relighting.data import training_refs
 from pipeline.relighting.training import fit_net, geometry_step, preview_grid, preview_samples, run_metrics
 from pipeline.schema.train_geometry import TrainGeometryParams
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import Trainer, TrainSettings, adam, run_identity
+from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
 
 INPUTS = ("relight", "lightstage", "lightmaps")
 OUTPUTS = ("geometry",)
@@ -30,8 +30,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     torch.manual_seed(ctx.base.seed)
     net = cfg.model.build()
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "geometry", ctx.execution.workers)
-    trainer = Trainer({"geometry": net}, {"geometry": adam(net, cfg.learning_rate, schedule=cfg.schedule)}, settings,
-                      ctx.execution.device)
+    trainer = Trainer(*training_setup("geometry", net, cfg.learning_rate, cfg.schedule), settings, ctx.execution.device)
     step = partial(geometry_step, l1=cfg.loss_l1, angular=cfg.loss_angular)
     work = ctx.work_dir or outputs["geometry"]
     result = fit_net(trainer, step, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history)

@@ -19,7 +19,7 @@ from pipeline.models import checkpoint
 from pipeline.models.matting import MattingLossWeights
 from pipeline.schema.train_matting import TrainMattingParams
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import Trainer, TrainSettings, adam, history_summary, run_identity
+from pipeline.training import Trainer, TrainSettings, history_summary, run_identity, training_setup
 
 INPUTS = ("relight", "lightstage", "trimaps")
 OUTPUTS = ("matting",)
@@ -45,10 +45,8 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     identity = run_identity(ctx.base, cfg, "train_matting", inputs)
     torch.manual_seed(ctx.base.seed)
     model = cfg.model.build()
-    modules, optimizers = {"matting": model}, {"matting": adam(model, cfg.learning_rate, schedule=cfg.schedule)}
-    if cfg.adversarial_weight > 0:
-        modules["critic"] = CRITIC.build()
-        optimizers["critic"] = adam(modules["critic"], cfg.learning_rate, (0.5, 0.9), cfg.schedule)  # WGAN-GP's betas
+    critic = CRITIC.build() if cfg.adversarial_weight > 0 else None
+    modules, optimizers = training_setup("matting", model, cfg.learning_rate, cfg.schedule, critic)
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "matting", ctx.execution.workers)
     trainer = Trainer(modules, optimizers, settings, ctx.execution.device)
     work = ctx.work_dir or outputs["matting"]

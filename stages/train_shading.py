@@ -23,7 +23,7 @@ from pipeline.relighting.data import training_refs
 from pipeline.relighting.training import ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
 from pipeline.schema.train_shading import TrainShadingParams
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import Trainer, TrainSettings, adam, run_identity
+from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
 
 INPUTS = ("relight", "lightstage", "lightmaps", "geometry", "albedo")
 OUTPUTS = ("shading",)
@@ -37,10 +37,8 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     identity = run_identity(ctx.base, cfg, "train_shading", inputs)
     torch.manual_seed(ctx.base.seed)
     net = cfg.model.build()
-    modules, optimizers = {"shading": net}, {"shading": adam(net, cfg.learning_rate, schedule=cfg.schedule)}
-    if cfg.adversarial_weight > 0:
-        modules["critic"] = CRITIC.build()
-        optimizers["critic"] = adam(modules["critic"], cfg.learning_rate, (0.5, 0.9), cfg.schedule)  # WGAN-GP's betas
+    critic = CRITIC.build() if cfg.adversarial_weight > 0 else None
+    modules, optimizers = training_setup("shading", net, cfg.learning_rate, cfg.schedule, critic)
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "shading", ctx.execution.workers)
     trainer = Trainer(modules, optimizers, settings, device)
     weights = ShadingWeights(cfg.loss_l1, cfg.loss_specular, cfg.loss_gradient, cfg.adversarial_weight)
