@@ -8,7 +8,10 @@ Part 1 builds each stage's models exactly as the stage does (``cfg.model.build()
 from the profile-resolved params) and times whole training steps (forward,
 losses, backward, optimiser steps, the critic's too where the profile has one)
 on random batches of the profile's batch and crop; it prints milliseconds per
-step and the hours ``steps`` would take. Part 2 (with ``--data``, a folder that
+step, the convolutions' floating-point operations per step (counted by hooks),
+the hours ``steps`` would take here, and an estimate for one GPU from those
+operations at an assumed sustained rate (``ASSUMED_GPU_FLOPS``; an estimate, not
+a measurement: on a machine with a GPU, ``--device cuda`` measures it). Part 2 (with ``--data``, a folder that
 ``dvc repro`` filled) runs the real matting and geometry loops on real data with
 the data read in the training process (``LIGHTSTAGE_WORKERS=0``: how every
 training stage loaded its data before the engine) and with one loader process,
@@ -35,6 +38,29 @@ from pipeline.relighting.training import ShadingWeights, albedo_step, geometry_s
 from pipeline.training import Trainer, TrainSettings, adam
 
 SHADING_CRITIC_CHANNELS = 3
+# For the GPU estimate: an assumed sustained rate for convolutions in TF32 on one H100 (about a
+# fifth of its ~500 TFLOP/s dense TF32 peak; U-Nets with many thin layers rarely do better).
+ASSUMED_GPU_FLOPS = 100e12
+
+
+def conv_flops(modules: dict, step, trainer, batch) -> float:
+    """Floating-point operations of convolutions and linear layers in one training step: forward
+    multiply-adds counted by hooks (x2 for multiply and add), the backward pass taken as twice the
+    forward (gradients of inputs and of weights)."""
+    total = [0.0]
+
+    def count(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total[0] += 2.0 * output.numel() * per_output
+        elif isinstance(module, torch.nn.Linear):
+            total[0] += 2.0 * output.numel() * module.in_features
+
+    hooks = [m.register_forward_hook(count) for net in modules.values() for m in net.modules()]
+    step(trainer, batch)
+    for hook in hooks:
+        hook.remove()
+    return 3.0 * total[0]
 
 
 def random_matting_batch(batch: int, crop: int) -> MattingBatch:
@@ -77,12 +103,13 @@ def stage_cases(params):
     ]
 
 
-def time_steps(case, device: str, steps: int) -> float:
+def time_steps(case, device: str, steps: int) -> tuple[float, float]:
+    """Seconds per step, and floating-point operations per step."""
     name, cfg, modules, step, batch = case
     optimizers = {k: adam(m, 1e-4, (0.5, 0.9) if k == "critic" else (0.9, 0.999)) for k, m in modules.items()}
     trainer = Trainer(modules, optimizers, TrainSettings(steps, cfg.batch, steps, 0, name), device)
     batch = type(batch)(*(v.to(device) for v in batch))
-    step(trainer, batch)  # warm-up: allocations, kernel choices
+    flops = conv_flops(modules, step, trainer, batch)  # also the warm-up: allocations, kernel choices
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -90,7 +117,7 @@ def time_steps(case, device: str, steps: int) -> float:
         step(trainer, batch)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    return (time.perf_counter() - start) / steps
+    return (time.perf_counter() - start) / steps, flops
 
 
 def loader_overlap(data: Path, steps: int, params) -> None:
@@ -138,11 +165,14 @@ def main() -> None:
     params = load_params(args.params, profile=args.profile)
     print(f"profile {args.profile} on {execution.device} ({execution.threads} CPU threads)")
     for case in stage_cases(params):
-        seconds = time_steps(case, execution.device, args.steps)
+        seconds, flops = time_steps(case, execution.device, args.steps)
         name, cfg = case[0], case[1]
         parameters = sum(p.numel() for m in case[2].values() for p in m.parameters())
-        print(f"{name}: {parameters:,} parameters, batch {cfg.batch} x {cfg.crop}^2: {seconds * 1000:.0f} ms/step; "
-              f"{cfg.steps:,} steps = {cfg.steps * seconds / 3600:.1f} h")
+        gpu = flops / ASSUMED_GPU_FLOPS
+        print(f"{name}: {parameters:,} parameters, batch {cfg.batch} x {cfg.crop}^2, {flops / 1e9:,.0f} GFLOP/step: "
+              f"{seconds * 1000:,.0f} ms/step here ({flops / seconds / 1e9:.0f} GFLOP/s); {cfg.steps:,} steps = "
+              f"{cfg.steps * seconds / 3600:,.1f} h here, about {cfg.steps * gpu / 3600:,.1f} h on one H100 "
+              f"at an assumed {ASSUMED_GPU_FLOPS / 1e12:.0f} TFLOP/s")
     if args.data is not None:
         loader_overlap(args.data, args.loop_steps, load_params(args.params, profile="default"))
 
