@@ -173,6 +173,9 @@ def main() -> None:
               f"{seconds * 1000:,.0f} ms/step here ({flops / seconds / 1e9:.0f} GFLOP/s); {cfg.steps:,} steps = "
               f"{cfg.steps * seconds / 3600:,.1f} h here, about {cfg.steps * gpu / 3600:,.1f} h on one H100 "
               f"at an assumed {ASSUMED_GPU_FLOPS / 1e12:.0f} TFLOP/s")
+    import resource
+
+    print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     if args.data is not None:
         loader_overlap(args.data, args.loop_steps, load_params(args.params, profile="default"))
 

@@ -43,7 +43,7 @@ def _grid_row(sample, coarse, model_matte) -> list[np.ndarray]:
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg = ctx.params
-    model, _ = load_model(inputs["matting"] / "model.pt", MattingConfig)
+    model, _ = load_model(inputs["matting"] / "model.pt", MattingConfig, ctx.execution.device)
     samples = load_samples(inputs["relight"], inputs["lightstage"], inputs["trimaps"], "test")[: cfg.max_images]
     if not samples:
         raise DataError(f"{inputs['relight']}: no test samples")

@@ -54,8 +54,8 @@ def _case_grid(name: str, sample, result, end_to_end: dict[str, np.ndarray]) -> 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg, report = ctx.params, outputs["report"]
-    chain = RelightingChain.load(inputs["geometry"], inputs["albedo"], inputs["shading"])
-    matting, _ = load_model(inputs["matting"] / "model.pt", MattingConfig)
+    chain = RelightingChain.load(inputs["geometry"], inputs["albedo"], inputs["shading"], device=ctx.execution.device)
+    matting, _ = load_model(inputs["matting"] / "model.pt", MattingConfig, ctx.execution.device)
     samples, sources = load_samples(inputs["relight"], inputs["lightstage"], inputs["lightmaps"], "test", cfg.max_cases)
     if not samples:
         raise DataError(f"{inputs['relight'] / MANIFEST}: no test pairs")
