@@ -19,7 +19,7 @@ from pipeline.models import checkpoint
 from pipeline.models.matting import MattingLossWeights
 from pipeline.schema.train_matting import TrainMattingParams
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import Trainer, TrainSettings, history_summary, run_identity, training_setup
+from pipeline.training import EMA, Trainer, TrainSettings, history_summary, run_identity, training_setup
 
 INPUTS = ("relight", "lightstage", "trimaps")
 OUTPUTS = ("matting",)
@@ -48,11 +48,13 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     critic = CRITIC.build() if cfg.adversarial_weight > 0 else None
     modules, optimizers = training_setup("matting", model, cfg.learning_rate, cfg.schedule, critic)
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "matting", ctx.execution.workers)
-    trainer = Trainer(modules, optimizers, settings, ctx.execution.device)
+    state = {"matting_ema": EMA(model, cfg.ema_half_life)} if cfg.ema_half_life > 0 else {}
+    trainer = Trainer(modules, optimizers, settings, ctx.execution.device, state)
     work = ctx.work_dir or outputs["matting"]
     resumed = trainer.fit(MattingCrops(refs, recipe, ctx.base.seed), objective(cfg), work, identity.fingerprint, ctx.log_history)
+    saved = state["matting_ema"].module if state else model
     checkpoint.save(outputs["matting"] / MODEL_FILE,
-                    checkpoint.model_payload(model.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
+                    checkpoint.model_payload(saved.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     curve, finals = history_summary(work)
     metrics = {"parameters": sum(p.numel() for p in model.parameters()), "training_samples": len(refs),
                "steps": cfg.steps, "resumed_from_step": resumed, **finals}

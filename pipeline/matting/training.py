@@ -32,4 +32,6 @@ class MattingObjective:
             losses["adversarial"] = generator_adversarial_loss(critic, fake)
             losses["total"] = losses["total"] + self.adversarial_weight * losses["adversarial"]
         trainer.descend("matting", losses["total"])
+        if "matting_ema" in trainer.state:
+            trainer.state["matting_ema"].update(model)
         return {name: float(value.detach()) for name, value in losses.items()}

@@ -29,6 +29,8 @@ class TrainMattingParams(Section):
     loss_gradient: float = Field(ge=0)
     adversarial_weight: float = Field(ge=0, description="WGAN-GP term; 0 disables the critic")
     checkpoint_every: int = Field(ge=1)
+    ema_half_life: float = Field(ge=0, description="steps: the saved model is an exponential moving average of the "
+                                 "weights whose past halves every this many steps (Polyak averaging); 0: the last weights")
 
     @model_validator(mode="after")
     def _model_fits_crop(self) -> TrainMattingParams:
