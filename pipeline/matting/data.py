@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
-from scipy import ndimage
 
 from pipeline.io.arrays import load_array, load_png, srgb_curve
 from pipeline.io.manifest import MANIFEST, read_table
@@ -96,7 +96,10 @@ def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndar
     """A procedural background (H, W, 3) in [0, 1]: blurred colour noise at a few scales."""
     texture = np.zeros((height, width, 3), dtype=np.float32)
     for sigma in rng.uniform(1.0, height / 4, size=3):
-        layer = ndimage.gaussian_filter(rng.normal(size=(height, width)), sigma)
+        # OpenCV's blur: the same sampled Gaussian to 4 sigma with reflected borders as
+        # scipy.ndimage.gaussian_filter, several times faster at these widths
+        layer = cv2.GaussianBlur(rng.normal(size=(height, width)).astype(np.float32), (0, 0), sigma,
+                                 borderType=cv2.BORDER_REFLECT)
         layer = (layer - layer.min()) / max(np.ptp(layer), 1e-9)
         texture += layer[..., None] * rng.uniform(0, 1, 3)
     return np.clip(texture / 3 * rng.uniform(0.5, 1.5) + rng.uniform(0, 0.3, 3), 0, 1).astype(np.float32)
