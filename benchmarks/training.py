@@ -78,8 +78,9 @@ def random_relight_batch(batch: int, crop: int) -> RelightBatch:
                         specular=torch.rand(batch, LIGHT_MAPS, 3, crop, crop), mix=torch.rand(batch))
 
 
-def stage_cases(params):
-    """(stage, modules, step function, batch) for every training stage, built as the stage builds them."""
+def stage_cases(params, crop: int | None = None):
+    """(stage, modules, step function, batch) for every training stage, built as the stage builds them;
+    batches of ``crop`` pixels instead of the profile's if given."""
     matting, geometry, albedo, shading = (params.section(n) for n in ("train_matting", "train_geometry", "train_albedo",
                                                                       "train_shading"))
     m_modules = {"matting": matting.model.build()}
@@ -93,13 +94,13 @@ def stage_cases(params):
     weights = ShadingWeights(shading.loss_l1, shading.loss_specular, shading.loss_gradient, shading.adversarial_weight)
     return [
         ("train_matting", matting, m_modules, MattingObjective(MattingLossWeights(), matting.adversarial_weight),
-         random_matting_batch(matting.batch, matting.crop)),
+         random_matting_batch(matting.batch, crop or matting.crop)),
         ("train_geometry", geometry, {"geometry": geometry.model.build()}, partial(geometry_step, l1=1.0, angular=1.0),
-         random_relight_batch(geometry.batch, geometry.crop)),
+         random_relight_batch(geometry.batch, crop or geometry.crop)),
         ("train_albedo", albedo, {"albedo": albedo.model.build()}, partial(albedo_step, l1=1.0, gradient=1.0),
-         random_relight_batch(albedo.batch, albedo.crop)),
+         random_relight_batch(albedo.batch, crop or albedo.crop)),
         ("train_shading", shading, s_modules, partial(shading_step, weights=weights),
-         random_relight_batch(shading.batch, shading.crop)),
+         random_relight_batch(shading.batch, crop or shading.crop)),
     ]
 
 
@@ -159,14 +160,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps per stage (after one warm-up step)")
     parser.add_argument("--data", type=Path, help="also compare data loading in-process and in a loader process")
     parser.add_argument("--loop-steps", type=int, default=60)
+    parser.add_argument("--crop", type=int, help="time batches of this crop instead of the profile's, and scale time "
+                        "and operations to the profile's crop by the pixel count (convolutions are linear in it)")
     add_options(parser)
     args = parser.parse_args()
     execution = configure_from(args.device, args.threads)
     params = load_params(args.params, profile=args.profile)
-    print(f"profile {args.profile} on {execution.device} ({execution.threads} CPU threads)")
-    for case in stage_cases(params):
+    scaled = f", timed at {args.crop}^2 crops and scaled by pixels" if args.crop else ""
+    print(f"profile {args.profile} on {execution.device} ({execution.threads} CPU threads){scaled}")
+    for case in stage_cases(params, args.crop):
         seconds, flops = time_steps(case, execution.device, args.steps)
         name, cfg = case[0], case[1]
+        if args.crop:
+            scale = (cfg.crop / args.crop) ** 2
+            seconds, flops = seconds * scale, flops * scale
         parameters = sum(p.numel() for m in case[2].values() for p in m.parameters())
         gpu = flops / ASSUMED_GPU_FLOPS
         print(f"{name}: {parameters:,} parameters, batch {cfg.batch} x {cfg.crop}^2, {flops / 1e9:,.0f} GFLOP/step: "
