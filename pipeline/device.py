@@ -7,7 +7,9 @@ command-line flag that sets it), never from params.yaml:
     LIGHTSTAGE_DEVICE   cpu | cuda | cuda:1 ...   default: cuda when present, else cpu
     LIGHTSTAGE_THREADS  torch CPU threads          default: torch's own (the machine's cores)
     LIGHTSTAGE_NPROC    processes per training stage (torchrun; see pipeline.distributed)
-    LIGHTSTAGE_WORKERS  data-loading processes per training process   default: 1 (0: load in-process)
+    LIGHTSTAGE_WORKERS  data-loading processes per training process (0: load in-process)
+                        default: 1 on CUDA, 0 on the CPU (there a loader process takes cores from
+                        the computation: on 2 cores it made steps slower, benchmarks/training.py --data)
 
 Training data is keyed to the sample index (pipeline.training), so none of these changes
 what a run computes, only where and how fast.
@@ -78,7 +80,7 @@ def configure() -> Execution:
     threads = _int_env(THREADS_ENV, torch.get_num_threads())
     torch.set_num_threads(threads)
     return Execution(device=device, threads=threads, processes=int(os.environ.get("WORLD_SIZE", "1")),
-                     workers=_int_env(WORKERS_ENV, 1, least=0))
+                     workers=_int_env(WORKERS_ENV, 0 if device == "cpu" else 1, least=0))
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ from pipeline.models import checkpoint
 from pipeline.nn.critic import CriticConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
-from pipeline.relighting.training import ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
+from pipeline.relighting.training import SHADING_FIELDS, ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
 from pipeline.schema.train_shading import TrainShadingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
@@ -44,7 +44,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     weights = ShadingWeights(cfg.loss_l1, cfg.loss_specular, cfg.loss_gradient, cfg.adversarial_weight)
     work = ctx.work_dir or outputs["shading"]
     predicted = chain if cfg.intrinsics == "predicted" else None
-    result = fit_net(trainer, partial(shading_step, weights=weights), refs, cfg.crop, ctx.base.seed, work,
+    result = fit_net(trainer, partial(shading_step, weights=weights), SHADING_FIELDS, refs, cfg.crop, ctx.base.seed, work,
                      identity.fingerprint, ctx.log_history, predicted, light_maps=True)
     checkpoint.save(outputs["shading"] / MODEL_FILE,
                     checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))

@@ -72,6 +72,17 @@ def test_an_interrupted_gan_resumes_to_bit_identical_weights(tmp_path):
     pd.testing.assert_frame_equal(table, clean_table)
 
 
+def test_a_loader_process_gives_the_data_of_the_training_process(tmp_path):
+    # LIGHTSTAGE_WORKERS is an execution setting: items are keyed to their index, so loading them
+    # in a worker process must not change a single weight
+    in_process, loader = new_trainer(steps=6), new_trainer(steps=6, workers=1)
+    in_process.fit(Ring(seed=0), gan_step, tmp_path / "in_process", "tag")
+    loader.fit(Ring(seed=0), gan_step, tmp_path / "loader", "tag")
+    before, after = weights(in_process), weights(loader)
+    for name in before:
+        assert torch.equal(before[name], after[name]), name
+
+
 def test_a_state_from_other_params_is_not_resumed(tmp_path):
     new_trainer(steps=5).fit(Ring(seed=0), gan_step, tmp_path, "params-A")
     assert new_trainer(steps=5).fit(Ring(seed=0), gan_step, tmp_path, "params-B") == 0

@@ -59,13 +59,14 @@ def gan_step(trainer: Trainer, batch) -> dict[str, float]:
     return {k: float(v.detach()) for k, v in losses.items()}
 
 
-def new_trainer(steps: int, batch: int = 8, checkpoint_every: int = 5) -> Trainer:
+def new_trainer(steps: int, batch: int = 8, checkpoint_every: int = 5, workers: int = 0) -> Trainer:
     torch.manual_seed(0)
     generator, discriminator = mlp(LATENT, 2), mlp(2, 1)
     optimizers = {"generator": adam(generator, 2e-3, (0.0, 0.99), Schedule("constant", warmup=3)),
                   "discriminator": adam(discriminator, 2e-3, (0.0, 0.99), Schedule("cosine"))}
     return Trainer({"generator": generator, "discriminator": discriminator}, optimizers,
-                   TrainSettings(steps=steps, batch=batch, checkpoint_every=checkpoint_every, seed=0, name="tiny gan"),
+                   TrainSettings(steps=steps, batch=batch, checkpoint_every=checkpoint_every, seed=0, name="tiny gan",
+                                 workers=workers),
                    state={"generator_ema": EMA(generator, half_life=3)})
 
 

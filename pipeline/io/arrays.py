@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,42 @@ def load_array(path: str | Path, shape: tuple[int | None, ...] | None = None, mm
     if shape is not None and not _shape_matches(array.shape, shape):
         raise DataError(f"{path}: shape {array.shape} disagrees with the expected {shape}")
     return array
+
+
+@functools.lru_cache(maxsize=1 << 16)  # about 200 bytes an entry: bounded, whatever the dataset's size
+def _npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, offset of the data) of a C-ordered ``.npy`` file, from its header."""
+    array = load_array(path)  # a memory map: its header parsed, nothing read; errors name the file
+    shape, dtype, offset, ordered = array.shape, array.dtype, array.offset, array.flags.c_contiguous
+    del array
+    if not ordered or dtype.hasobject or len(shape) < 2:
+        raise DataError(f"{path}: expected a C-ordered numeric array of at least two dimensions")
+    return tuple(shape), dtype, offset
+
+
+def read_window(path: str | Path, rows: slice, columns: slice, leading: bool = False) -> np.ndarray:
+    """``array[rows, columns]`` of an ``.npy`` file (``array[:, rows, columns]`` with ``leading``)
+    as float32, reading only those rows from disk: one read per leading index, no memory map.
+    The header is parsed once per process. Slices take no step."""
+    shape, dtype, offset = _npy_layout(str(path))
+    lead, (height, width, *rest) = (shape[:1], shape[1:]) if leading else ((), shape)
+    top, bottom, _ = rows.indices(height)
+    left, right, _ = columns.indices(width)
+    row_bytes = width * int(np.prod(rest, dtype=np.int64)) * dtype.itemsize
+    plane_bytes = height * row_bytes
+    count = max(bottom - top, 0)
+    out = np.empty(lead + (count, right - left, *rest), dtype=np.float32)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for index in range(lead[0] if leading else 1):
+            data = os.pread(fd, count * row_bytes, offset + index * plane_bytes + top * row_bytes)
+            if len(data) != count * row_bytes:
+                raise DataError(f"{path}: file is shorter than its header says ({shape} {dtype})")
+            block = np.frombuffer(data, dtype=dtype).reshape(count, width, *rest)[:, left:right]
+            out[index if leading else ...] = block
+    finally:
+        os.close(fd)
+    return out
 
 
 def _shape_matches(actual: tuple[int, ...], expected: tuple[int | None, ...]) -> bool:

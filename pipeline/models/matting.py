@@ -5,8 +5,8 @@ when ``guidance`` is set (our addition, see pipeline/matting/guidance.py), eight
 colour-guidance channels.
 Outputs: refined trimap logits, alpha and foreground colour. The trimap and
 foreground decoders are four up-sampling blocks (published widths 256, 128, 64,
-32, LeakyReLU); the alpha decoder is the same followed by 7x7, 5x5 and 3x3
-convolutions.
+32, LeakyReLU; one 3x3 convolution each by default, ``decoder_layers``); the
+alpha decoder is the same followed by 7x7, 5x5 and 3x3 convolutions.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class MattingConfig:
     widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # encoder; decoders mirror all but the last
     guidance: bool = False  # extra input channels: spread F, spread B, unmixing alpha, guided-filter alpha
     norm: bool = False  # group normalisation after each convolution of the U-Net (the paper names none)
+    decoder_layers: int = 1  # 3x3 convolutions per decoder level: one, as published ("4 layers": 256, 128, 64, 32)
 
     @property
     def in_channels(self) -> int:
@@ -59,9 +60,8 @@ class MattingNet(nn.Module):
         encoder_widths = tuple(config.widths)
         decoder_widths = tuple(reversed(encoder_widths[:-1]))
         self.encoder = Encoder(config.in_channels, encoder_widths, act="relu", norm=config.norm)
-        self.trimap_decoder = Decoder(encoder_widths, decoder_widths, norm=config.norm)
-        self.alpha_decoder = Decoder(encoder_widths, decoder_widths, norm=config.norm)
-        self.foreground_decoder = Decoder(encoder_widths, decoder_widths, norm=config.norm)
+        decoder = lambda: Decoder(encoder_widths, decoder_widths, norm=config.norm, convs=config.decoder_layers)  # noqa: E731
+        self.trimap_decoder, self.alpha_decoder, self.foreground_decoder = decoder(), decoder(), decoder()
         last = decoder_widths[-1]
         self.trimap_head = nn.Conv2d(last, 3, 1)
         self.alpha_head = nn.Sequential(

@@ -17,11 +17,12 @@ def group_norm(channels: int) -> nn.GroupNorm:
 
 
 class ConvBlock(nn.Sequential):
-    """Two 3x3 convolutions, each followed by the activation (and group normalisation if ``norm``)."""
+    """``convs`` 3x3 convolutions (two by default), each followed by the activation (and group
+    normalisation if ``norm``)."""
 
-    def __init__(self, in_channels: int, out_channels: int, act: str = "relu", norm: bool = False):
+    def __init__(self, in_channels: int, out_channels: int, act: str = "relu", norm: bool = False, convs: int = 2):
         layers = []
-        for channels in (in_channels, out_channels):
+        for channels in (in_channels,) + (out_channels,) * (convs - 1):
             layers.append(nn.Conv2d(channels, out_channels, 3, padding=1))
             if norm:
                 layers.append(group_norm(out_channels))
@@ -48,13 +49,14 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """U-Net decoder: from the coarsest encoder level up, bilinear x2, concatenate the skip,
-    ConvBlock; one block per width (coarse to fine)."""
+    ConvBlock of ``convs`` convolutions; one block per width (coarse to fine)."""
 
-    def __init__(self, encoder_widths: tuple[int, ...], widths: tuple[int, ...], act: str = "leaky", norm: bool = False):
+    def __init__(self, encoder_widths: tuple[int, ...], widths: tuple[int, ...], act: str = "leaky", norm: bool = False,
+                 convs: int = 2):
         super().__init__()
         skips = tuple(reversed(encoder_widths[:-1]))
         inputs = (encoder_widths[-1],) + tuple(widths[:-1])
-        self.blocks = nn.ModuleList(ConvBlock(i + s, w, act, norm) for i, s, w in zip(inputs, skips, widths))
+        self.blocks = nn.ModuleList(ConvBlock(i + s, w, act, norm, convs) for i, s, w in zip(inputs, skips, widths))
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         x = features[-1]

@@ -9,7 +9,7 @@ maps) is divided by the target map's mean radiance (``light_scale``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from pipeline import DataError
-from pipeline.io.arrays import load_array, srgb_curve
+from pipeline.io.arrays import load_array, read_window, srgb_curve
 from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.equirect import pixel_solid_angles
 from pipeline.light.pairs import Environment, load_environments
@@ -126,24 +126,43 @@ WHOLE: Window = (slice(None), slice(None))
 
 
 def _read(path: Path, window: Window, leading: bool = False) -> np.ndarray:
-    """A window of a memory-mapped array as float32: only those rows are read from disk."""
-    array = load_array(path)
-    return np.asarray(array[:, window[0], window[1]] if leading else array[window], dtype=np.float32)
+    """A window of an array as float32: only those rows are read from disk."""
+    return read_window(path, window[0], window[1], leading)
+
+
+FIELDS = ("image", "alpha", "normals", "albedo", "target", "diffuse", "specular")
+INTRINSICS = ("normals", "albedo", "diffuse", "specular")
+
+
+def load_fields(ref: SampleRef, window: Window = WHOLE, fields: tuple[str, ...] = FIELDS, intrinsics: Path | None = None,
+                index: int | None = None) -> dict[str, np.ndarray]:
+    """The arrays ``fields`` of a sample (names of RelightSample), a window of each, read on demand
+    and nothing else. With ``intrinsics`` (a folder of ``write_intrinsics``) normals, albedo and
+    light maps are the predicted ones of sample ``index``."""
+    alpha = _read(ref.view["alpha"], window)
+    arrays = {}
+    for key in fields:
+        if key == "alpha":
+            arrays[key] = alpha
+        elif key == "image":
+            arrays[key] = matted_input(_read(ref.relight / ref.source["relit"], window), alpha, ref.exposure_source)
+        elif key in INTRINSICS and intrinsics is not None:
+            arrays[key] = _read(intrinsics / f"{index:06d}_{key}.npy", window, key == "specular")
+        elif key in ("normals", "albedo"):
+            arrays[key] = _read(ref.view[key], window)
+        elif key in ("target", "diffuse", "specular"):
+            name = ref.target["relit" if key == "target" else key]
+            arrays[key] = _read(ref.relight / name, window, key == "specular") * np.float32(ref.scale)
+        else:
+            raise KeyError(f"unknown sample field {key!r} (known: {', '.join(FIELDS)})")
+    return arrays
 
 
 def load_sample(ref: SampleRef, window: Window = WHOLE, intrinsics: Path | None = None, index: int | None = None) -> RelightSample:
     """A sample's arrays (or a window of them), read on demand. With ``intrinsics`` (a folder of
-    ``IntrinsicsCache``) its normals, albedo and light maps are the predicted ones of sample ``index``."""
-    alpha = _read(ref.view["alpha"], window)
-    side = lambda key, leading=False: _read(ref.relight / ref.target[key], window, leading) * ref.scale  # noqa: E731
-    fields = dict(normals=_read(ref.view["normals"], window), albedo=_read(ref.view["albedo"], window),
-                  diffuse=side("diffuse"), specular=side("specular", leading=True))
-    if intrinsics is not None:
-        fields.update({key: _read(intrinsics / f"{index:06d}_{key}.npy", window, key == "specular") for key in INTRINSICS})
-    return RelightSample(
-        name=ref.name, image=matted_input(_read(ref.relight / ref.source["relit"], window), alpha, ref.exposure_source),
-        alpha=alpha, target=side("relit"), scale=ref.scale, camera=ref.camera, environment=ref.environment,
-        exposure=ref.exposure_target, **fields)
+    ``write_intrinsics``) its normals, albedo and light maps are the predicted ones of sample ``index``."""
+    return RelightSample(name=ref.name, scale=ref.scale, camera=ref.camera, environment=ref.environment,
+                         exposure=ref.exposure_target, **load_fields(ref, window, FIELDS, intrinsics, index))
 
 
 def load_samples(relight: Path, lightstage: Path, lightmaps: Path, split: str,
@@ -154,14 +173,16 @@ def load_samples(relight: Path, lightstage: Path, lightmaps: Path, split: str,
 
 
 class RelightBatch(NamedTuple):
-    image: torch.Tensor  # (B, 3, h, w)
-    alpha: torch.Tensor  # (B, 1, h, w)
-    normals: torch.Tensor  # (B, 3, h, w)
-    albedo: torch.Tensor  # (B, 3, h, w)
-    target: torch.Tensor  # (B, 3, h, w)
-    diffuse: torch.Tensor  # (B, 3, h, w)
-    specular: torch.Tensor  # (B, K, 3, h, w)
-    mix: torch.Tensor  # (B,) uniform: where the critic's interpolate lies between real and fake
+    """A training batch; a field a step does not read is None (not loaded)."""
+
+    image: torch.Tensor | None = None  # (B, 3, h, w)
+    alpha: torch.Tensor | None = None  # (B, 1, h, w)
+    normals: torch.Tensor | None = None  # (B, 3, h, w)
+    albedo: torch.Tensor | None = None  # (B, 3, h, w)
+    target: torch.Tensor | None = None  # (B, 3, h, w)
+    diffuse: torch.Tensor | None = None  # (B, 3, h, w)
+    specular: torch.Tensor | None = None  # (B, K, 3, h, w)
+    mix: torch.Tensor | None = None  # (B,) uniform: where the critic's interpolate lies between real and fake
 
 
 def _crop_origin(alpha: np.ndarray, crop: int, rng: np.random.Generator) -> tuple[int, int]:
@@ -176,37 +197,38 @@ def _crop_origin(alpha: np.ndarray, crop: int, rng: np.random.Generator) -> tupl
     return int(np.clip(y, 0, height - crop)), int(np.clip(x, 0, width - crop))
 
 
-def mirrored(sample: RelightSample) -> RelightSample:
-    """Flipped left to right (normals' x flips with the image)."""
-    flip = lambda v: np.ascontiguousarray(v[..., ::-1, :])  # noqa: E731  the width axis
-    return replace(sample, image=flip(sample.image), alpha=np.ascontiguousarray(sample.alpha[:, ::-1]),
-                   normals=flip(sample.normals) * np.array([-1.0, 1.0, 1.0], dtype=np.float32), albedo=flip(sample.albedo),
-                   target=flip(sample.target), diffuse=flip(sample.diffuse), specular=flip(sample.specular))
+def mirrored(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Sample arrays flipped left to right (the normals' x flips with the image)."""
+    flipped = {key: np.ascontiguousarray(value[..., ::-1] if key == "alpha" else value[..., ::-1, :])
+               for key, value in arrays.items()}
+    if "normals" in flipped:
+        flipped["normals"] *= np.array([-1.0, 1.0, 1.0], dtype=np.float32)
+    return flipped
 
 
 class RelightCrops(KeyedDataset):
     """Training crops: item ``i`` is a random sample, a crop centred on its foreground, mirrored
     half the time, and the uniform ``mix`` of the critic's interpolate, all drawn from the
-    generator of (seed, i). Arrays are read on demand, only the crop's rows."""
+    generator of (seed, i). Only the crop's rows of the arrays in ``fields`` are read."""
 
     purpose = "relight-crops"
 
-    def __init__(self, refs: list[SampleRef], crop: int, seed: int, intrinsics: Path | None = None):
+    def __init__(self, refs: list[SampleRef], crop: int, seed: int, intrinsics: Path | None = None,
+                 fields: tuple[str, ...] = FIELDS):
         super().__init__(seed)
-        self.refs, self.crop, self.intrinsics = refs, crop, intrinsics
+        self.refs, self.crop, self.intrinsics, self.fields = refs, crop, intrinsics, tuple(fields)
 
-    def item(self, rng: np.random.Generator, index: int) -> RelightSample:
+    def item(self, rng: np.random.Generator, index: int) -> tuple[dict[str, np.ndarray], float]:
         k = int(rng.integers(len(self.refs)))
         ref = self.refs[k]
-        y, x = _crop_origin(np.asarray(load_array(ref.view["alpha"])), self.crop, rng)
-        sample = load_sample(ref, (slice(y, y + self.crop), slice(x, x + self.crop)), self.intrinsics, k)
+        y, x = _crop_origin(_read(ref.view["alpha"], WHOLE), self.crop, rng)
+        arrays = load_fields(ref, (slice(y, y + self.crop), slice(x, x + self.crop)), self.fields, self.intrinsics, k)
         flip, mix = rng.uniform() < 0.5, rng.uniform()
-        return (mirrored(sample) if flip else sample), mix
+        return (mirrored(arrays) if flip else arrays), mix
 
     def collate(self, items: list) -> RelightBatch:
-        samples = [s for s, _ in items]
-        return RelightBatch(**{key: channels_first(np.stack([getattr(s, key) for s in samples])) for key in RelightBatch._fields
-                               if key != "mix"}, mix=torch.tensor([m for _, m in items], dtype=torch.float32))
+        return RelightBatch(**{key: channels_first(np.stack([arrays[key] for arrays, _ in items])) for key in self.fields},
+                            mix=torch.tensor([m for _, m in items], dtype=torch.float32))
 
 
 def channels_first(array: np.ndarray) -> torch.Tensor:
@@ -215,9 +237,6 @@ def channels_first(array: np.ndarray) -> torch.Tensor:
     if tensor.dim() == 3:
         return tensor[:, None]
     return tensor.movedim(-1, -3)
-
-
-INTRINSICS = ("normals", "albedo", "diffuse", "specular")
 
 
 def training_refs(relight: Path, lightstage: Path, lightmaps: Path, crop: int) -> list[SampleRef]:

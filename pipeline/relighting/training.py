@@ -31,6 +31,12 @@ from pipeline.training import Trainer, history_summary
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
 
 
+# What each step reads from a batch: the loader reads only these arrays.
+GEOMETRY_FIELDS = ("image", "alpha", "normals")
+ALBEDO_FIELDS = ("image", "alpha", "normals", "albedo")
+SHADING_FIELDS = ("image", "alpha", "albedo", "diffuse", "specular", "target")
+
+
 def _descend(trainer: Trainer, name: str, losses: dict[str, torch.Tensor]) -> dict[str, float]:
     trainer.descend(name, losses["total"])
     return {key: float(value.detach()) for key, value in losses.items()}
@@ -137,13 +143,14 @@ class NetRun:
     finals: dict[str, float]
 
 
-def fit_net(trainer: Trainer, step: Callable, refs: list[SampleRef], crop: int, seed: int, work: Path, tag: str,
-            log_history: Callable | None, chain: RelightingChain | None = None, light_maps: bool = False) -> NetRun:
-    """Train on crops of ``refs`` read on demand; with ``chain``, on the intrinsics it predicts
-    (written to ``work`` first, see ``write_intrinsics``)."""
+def fit_net(trainer: Trainer, step: Callable, fields: tuple[str, ...], refs: list[SampleRef], crop: int, seed: int,
+            work: Path, tag: str, log_history: Callable | None, chain: RelightingChain | None = None,
+            light_maps: bool = False) -> NetRun:
+    """Train ``step`` on crops of ``refs`` (the arrays in ``fields``, read on demand); with
+    ``chain``, on the intrinsics it predicts (written to ``work`` first, see ``write_intrinsics``)."""
     folder = work / f"intrinsics-rank{distributed.rank()}"  # each process its own: no two write one file
     intrinsics = write_intrinsics(refs, chain, folder, light_maps) if chain is not None else None
-    resumed = trainer.fit(RelightCrops(refs, crop, seed, intrinsics), step, work, tag, log_history)
+    resumed = trainer.fit(RelightCrops(refs, crop, seed, intrinsics, fields), step, work, tag, log_history)
     curve, finals = history_summary(work)
     return NetRun(refs, intrinsics, resumed, curve, finals)
 

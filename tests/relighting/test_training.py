@@ -13,7 +13,7 @@ from pipeline.nn.critic import CriticConfig
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import load_sample, load_samples, sample_refs
 from pipeline.relighting.evaluation import sh_relight
-from pipeline.relighting.training import ShadingWeights, fit_net, geometry_step, shading_step, write_intrinsics
+from pipeline.relighting.training import GEOMETRY_FIELDS, SHADING_FIELDS, ShadingWeights, fit_net, geometry_step, shading_step, write_intrinsics
 from pipeline.training import Trainer, TrainSettings, adam
 
 SMALL = ((8, 16), 16, True)  # widths, bottleneck, norm
@@ -37,8 +37,8 @@ def trainer_for(modules, steps, batch=4, critic=None):
 def test_geometry_loss_falls(refs, tmp_path):
     torch.manual_seed(0)
     net = GeometryConfig(*SMALL).build()
-    run = fit_net(trainer_for({"geometry": net}, 60), partial(geometry_step, l1=1.0, angular=1.0), refs, 16, 0, tmp_path,
-                  "tag", None)
+    run = fit_net(trainer_for({"geometry": net}, 60), partial(geometry_step, l1=1.0, angular=1.0), GEOMETRY_FIELDS, refs,
+                  16, 0, tmp_path, "tag", None)
     totals = run.curve["total"].to_numpy()
     assert np.mean(totals[-10:]) < 0.6 * np.mean(totals[:5])
 
@@ -57,7 +57,7 @@ def test_shading_with_critic_trains(refs, tmp_path):
     net = ShadingConfig(SpecularConfig((4, 8), 8), RendererConfig((8, 16), 16, True, "residual")).build()
     modules = {"shading": net, "critic": CriticConfig(in_channels=3, widths=(8, 16)).build()}
     step = partial(shading_step, weights=ShadingWeights(1.0, 1.0, 0.5, 0.01))
-    run = fit_net(trainer_for(modules, 40, critic="critic"), step, refs, 16, 0, tmp_path, "tag", None)
+    run = fit_net(trainer_for(modules, 40, critic="critic"), step, SHADING_FIELDS, refs, 16, 0, tmp_path, "tag", None)
     assert {"l1", "specular", "gradient", "critic", "adversarial", "total"} <= set(run.curve.columns)
     assert run.curve["l1"].tail(8).mean() < run.curve["l1"].iloc[0]
 
