@@ -109,7 +109,7 @@ def time_steps(case, device: str, steps: int) -> tuple[float, float]:
     name, cfg, modules, step, batch = case
     optimizers = {k: adam(m, 1e-4, (0.5, 0.9) if k == "critic" else (0.9, 0.999)) for k, m in modules.items()}
     trainer = Trainer(modules, optimizers, TrainSettings(steps, cfg.batch, steps, 0, name), device)
-    batch = type(batch)(*(v.to(device) for v in batch))
+    batch = trainer.place(batch)  # on the device, in the engine's layout
     flops = conv_flops(modules, step, trainer, batch)  # also the warm-up: allocations, kernel choices
     if device.startswith("cuda"):
         torch.cuda.synchronize()
