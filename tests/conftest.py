@@ -1,4 +1,5 @@
-"""Shared fixtures: a throwaway copy of the repository, and one real Prefect server per session."""
+"""Shared fixtures: a throwaway copy of the repository, one real Prefect server per session, and a
+small relit dataset (synth -> lightmaps -> relight cores) for the relighting and matting tests."""
 
 from __future__ import annotations
 
@@ -11,6 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from pipeline.schema.base import BaseParams
+from pipeline.schema.lightmaps import LightmapsParams
+from pipeline.schema.relight import RelightParams
+from pipeline.stage import StageContext
+from stages import lightmaps, relight
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -117,3 +124,18 @@ def write_dataset(root: Path, spec) -> Path:
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory) -> Path:
     return write_dataset(tmp_path_factory.mktemp("raw"), small_spec())
+
+
+BASE = BaseParams(seed=0, profile="tiny", source="synthetic")  # for stage cores run by tests
+
+
+@pytest.fixture(scope="session")
+def relit_dataset(small_dataset, tmp_path_factory):
+    root = tmp_path_factory.mktemp("relit")
+    (root / "none").mkdir()
+    maps = LightmapsParams(env_height=16, lightmap_height=8, real_hdris=str(root / "none"), procedural=True, real_test_fraction=0.5)
+    lightmaps.run(StageContext(BASE, maps), {"hdri": small_dataset / "hdri", "real_hdris": root / "none"},
+                  {"lightmaps": root / "lightmaps"})
+    relight.run(StageContext(BASE, RelightParams(pairs_per_view=1, rotate=True, exposure_median=0.25)),
+                {"lightstage": small_dataset / "lightstage", "lightmaps": root / "lightmaps"}, {"relight": root / "relight"})
+    return {"relight": root / "relight", "lightstage": small_dataset / "lightstage", "lightmaps": root / "lightmaps"}

@@ -10,7 +10,6 @@ simulated segmentation, its input at inference.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from pipeline.io.arrays import load_array, load_png, srgb_curve
+from pipeline.io.arrays import load_array, load_png, read_window, srgb_curve
 from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.tonemap import composite
 from pipeline.matting.guidance import colour_guidance
@@ -92,10 +91,11 @@ def load_samples(relight: Path, lightstage: Path, trimaps: Path, split: str) -> 
     return [load_sample(ref) for ref in matting_refs(relight, lightstage, trimaps, split)]
 
 
-def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A procedural background (H, W, 3) in [0, 1]: blurred colour noise at a few scales."""
+def random_texture(rng: np.random.Generator, height: int, width: int, scale: int | None = None) -> np.ndarray:
+    """A procedural background (H, W, 3) in [0, 1]: blurred colour noise at a few scales (Gaussian
+    widths up to a quarter of ``scale``, by default ``height``: a crop of a larger frame)."""
     texture = np.zeros((height, width, 3), dtype=np.float32)
-    for sigma in rng.uniform(1.0, height / 4, size=3):
+    for sigma in rng.uniform(1.0, (scale or height) / 4, size=3):
         # OpenCV's blur: the same sampled Gaussian to 4 sigma with reflected borders as
         # scipy.ndimage.gaussian_filter, several times faster at these widths
         layer = cv2.GaussianBlur(rng.normal(size=(height, width)).astype(np.float32), (0, 0), sigma,
@@ -103,6 +103,58 @@ def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndar
         layer = (layer - layer.min()) / max(np.ptp(layer), 1e-9)
         texture += layer[..., None] * rng.uniform(0, 1, 3)
     return np.clip(texture / 3 * rng.uniform(0.5, 1.5) + rng.uniform(0, 0.3, 3), 0, 1).astype(np.float32)
+
+
+Window = tuple[slice, slice]
+
+
+class InMemory:
+    """Matting samples held in memory, as ``training_example`` reads them (tests, small sets)."""
+
+    def __init__(self, samples: list[MattingSample]):
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def alpha(self, k: int) -> np.ndarray:
+        return self.samples[k].alpha
+
+    def trimap(self, k: int, coarse: bool) -> np.ndarray:
+        return self.samples[k].coarse_trimap if coarse else self.samples[k].trimap
+
+    def foreground(self, k: int, window: Window) -> np.ndarray:
+        return self.samples[k].foreground[window]
+
+    def background(self, k: int, window: Window) -> np.ndarray:
+        return self.samples[k].background[window]
+
+
+class OnDisk:
+    """Matting samples read on demand: whole alpha and trimaps (to place the crop), and only the
+    crop's rows of the foreground and background, brought to display space there."""
+
+    def __init__(self, refs: list[MattingRef]):
+        self.refs = refs
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def alpha(self, k: int) -> np.ndarray:
+        return read_window(self.refs[k].alpha, slice(None), slice(None))
+
+    def trimap(self, k: int, coarse: bool) -> np.ndarray:
+        return load_png(self.refs[k].coarse_trimap if coarse else self.refs[k].trimap)[..., 0]
+
+    def foreground(self, k: int, window: Window) -> np.ndarray:
+        ref = self.refs[k]
+        alpha, relit = read_window(ref.alpha, *window), read_window(ref.relit, *window)
+        straight = np.divide(relit, alpha[..., None], out=np.zeros_like(relit), where=alpha[..., None] > 1e-3)
+        return srgb_curve(straight * ref.exposure)
+
+    def background(self, k: int, window: Window) -> np.ndarray:
+        ref = self.refs[k]
+        return srgb_curve(read_window(ref.background, *window) * ref.exposure)
 
 
 @dataclass(frozen=True)
@@ -117,17 +169,18 @@ class BatchRecipe:
     coarse_band_fraction: float = 0.04
 
 
-def _input_trimap(sample: MattingSample, rng: np.random.Generator, recipe: BatchRecipe) -> np.ndarray:
-    size = max(sample.alpha.shape)
+def _input_trimap(source: InMemory | OnDisk, k: int, alpha: np.ndarray, rng: np.random.Generator,
+                  recipe: BatchRecipe) -> np.ndarray:
+    size = max(alpha.shape)
     choice = rng.uniform()
     if choice < recipe.coarse_share / 2:
-        return sample.coarse_trimap
+        return source.trimap(k, coarse=True)
     if choice < recipe.coarse_share:
-        segmentation = coarse_segmentation(sample.alpha, rng, round(recipe.thin_fraction * size), round(recipe.jitter_fraction * size))
+        segmentation = coarse_segmentation(alpha, rng, round(recipe.thin_fraction * size), round(recipe.jitter_fraction * size))
         return coarse_trimap(segmentation, max(1, round(recipe.coarse_band_fraction * size)))
     if choice < (1 + recipe.coarse_share) / 2:
-        return sample.trimap
-    return trimap_from_alpha(sample.alpha, band_width(rng, size, recipe.band_fraction))
+        return source.trimap(k, coarse=False)
+    return trimap_from_alpha(alpha, band_width(rng, size, recipe.band_fraction))
 
 
 def _crop_origin(unknown: np.ndarray, crop: int, rng: np.random.Generator) -> tuple[int, int]:
@@ -157,32 +210,35 @@ def to_batch(images, trimaps, alphas, foregrounds, backgrounds) -> MattingBatch:
     )
 
 
-def training_example(samples: Callable[[int], MattingSample], backgrounds: Callable[[int], np.ndarray], count: int,
-                     rng: np.random.Generator, recipe: BatchRecipe) -> dict[str, np.ndarray]:
+def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe: BatchRecipe) -> dict[str, np.ndarray]:
     """One training crop: a random sample re-composited over another's background or a texture,
-    randomly mirrored, cropped around the band of its input trimap. ``samples(k)`` loads sample k,
-    ``backgrounds(k)`` its background."""
-    sample = samples(int(rng.integers(count)))
-    height, width = sample.alpha.shape
-    if rng.uniform() < recipe.texture_share:
-        background = random_texture(rng, height, width)
-    else:
-        background = backgrounds(int(rng.integers(count)))
-    trimap = _input_trimap(sample, rng, recipe)
-    alpha, foreground = sample.alpha, sample.foreground
-    if rng.uniform() < 0.5:
-        alpha, foreground, trimap = alpha[:, ::-1], foreground[:, ::-1], trimap[:, ::-1]
+    randomly mirrored, cropped around the band of its input trimap. Only the crop of the colour
+    layers is read (``source``: ``InMemory`` or ``OnDisk``)."""
+    k = int(rng.integers(len(source)))
+    alpha = source.alpha(k)
+    height, width = alpha.shape
+    texture = rng.uniform() < recipe.texture_share
+    other = None if texture else int(rng.integers(len(source)))
+    background = random_texture(rng, recipe.crop, recipe.crop, scale=height) if texture else None
+    trimap = _input_trimap(source, k, alpha, rng, recipe)
+    flip = rng.uniform() < 0.5
+    if flip:
+        alpha, trimap = alpha[:, ::-1], trimap[:, ::-1]
     y, x = _crop_origin(trimap == UNKNOWN, recipe.crop, rng)
-    window = (slice(y, y + recipe.crop), slice(x, x + recipe.crop))
-    a, f, b = alpha[window], foreground[window], background[window]
-    return {"images": composite(f * a[..., None], a, b), "trimaps": np.ascontiguousarray(trimap[window]), "alphas": a,
-            "foregrounds": f, "backgrounds": b}
+    rows, columns = slice(y, y + recipe.crop), slice(x, x + recipe.crop)
+    if flip:  # the same columns of the unmirrored foreground, mirrored
+        f = source.foreground(k, (rows, slice(width - x - recipe.crop, width - x)))[:, ::-1]
+    else:
+        f = source.foreground(k, (rows, columns))
+    b = background if texture else source.background(other, (rows, columns))
+    a = np.ascontiguousarray(alpha[rows, columns])
+    return {"images": composite(f * a[..., None], a, b), "trimaps": np.ascontiguousarray(trimap[rows, columns]), "alphas": a,
+            "foregrounds": np.ascontiguousarray(f), "backgrounds": b}
 
 
 def sample_batch(samples: list[MattingSample], rng: np.random.Generator, recipe: BatchRecipe) -> MattingBatch:
     """A random training batch from samples in memory (all from one generator)."""
-    examples = [training_example(samples.__getitem__, lambda k: samples[k].background, len(samples), rng, recipe)
-                for _ in range(recipe.batch)]
+    examples = [training_example(InMemory(samples), rng, recipe) for _ in range(recipe.batch)]
     return to_batch(**{key: [e[key] for e in examples] for key in examples[0]})
 
 
@@ -194,12 +250,10 @@ class MattingCrops(KeyedDataset):
 
     def __init__(self, refs: list[MattingRef], recipe: BatchRecipe, seed: int):
         super().__init__(seed)
-        self.refs, self.recipe = refs, recipe
+        self.source, self.recipe = OnDisk(refs), recipe
 
     def item(self, rng: np.random.Generator, index: int) -> tuple[dict[str, np.ndarray], float]:
-        example = training_example(lambda k: load_sample(self.refs[k]), lambda k: load_background(self.refs[k]),
-                                   len(self.refs), rng, self.recipe)
-        return example, float(rng.uniform())
+        return training_example(self.source, rng, self.recipe), float(rng.uniform())
 
     def collate(self, items: list) -> MattingBatch:
         batch = to_batch(**{key: [e[key] for e, _ in items] for key in items[0][0]})

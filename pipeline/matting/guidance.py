@@ -20,12 +20,12 @@ GUIDED_EPSILON = 1e-4
 def spread(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Colours (H, W, 3) of ``known`` pixels spread into the rest by normalised Gaussian convolution."""
     known = known.astype(np.float32)
-    estimate = np.broadcast_to(image[known > 0].mean(axis=0) if known.any() else 0.5, image.shape).astype(np.float32).copy()
+    estimate = np.broadcast_to(image[known > 0].mean(axis=0) if known.any() else 0.5, image.shape).astype(np.float32)
     stacked = np.concatenate([image.astype(np.float32) * known[..., None], known[..., None]], axis=-1)
     for sigma in SCALES:
         blurred = cv2.GaussianBlur(stacked, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE)
-        ok = blurred[..., 3] > 0.05
-        estimate[ok] = blurred[ok, :3] / blurred[ok, 3:4]
+        weight = blurred[..., 3:4]
+        estimate = np.where(weight > 0.05, blurred[..., :3] / np.maximum(weight, 0.05), estimate)
     return np.where(known[..., None] > 0, image, estimate)
 
 

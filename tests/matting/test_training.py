@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from pipeline.matting.data import BatchRecipe, MattingCrops, MattingSample, random_texture, sample_batch, training_example
+from pipeline.matting.data import (BatchRecipe, InMemory, MattingCrops, MattingSample, OnDisk, load_sample, matting_refs,
+                                  random_texture, sample_batch, training_example)
 from pipeline.matting.trimap import coarse_segmentation, coarse_trimap, trimap_from_alpha
 from pipeline.matting.training import CRITIC, MattingObjective
 from pipeline.models import checkpoint
@@ -36,9 +37,7 @@ class ToyCrops(KeyedDataset):
         self.samples, self.recipe = samples, recipe
 
     def item(self, rng, index):
-        example = training_example(self.samples.__getitem__, lambda k: self.samples[k].background, len(self.samples), rng,
-                                   self.recipe)
-        return example, float(rng.uniform())
+        return training_example(InMemory(self.samples), rng, self.recipe), float(rng.uniform())
 
     collate = MattingCrops.collate
 
@@ -73,6 +72,26 @@ def test_keyed_items_do_not_depend_on_the_order_they_are_read_in():
     again = [data[i][0]["images"] for i in (1, 2, 3)]
     np.testing.assert_array_equal(first[0], again[2])
     assert not np.array_equal(first[1], first[2])
+
+
+def test_crops_read_from_disk_are_the_crops_of_the_whole_samples(relit_dataset, tmp_path):
+    # OnDisk reads only the crop of the colour layers; the crop must be that of the whole sample
+    from pipeline.schema.trimaps import TrimapsParams
+    from pipeline.stage import StageContext
+    from stages import trimaps
+    from tests.conftest import BASE
+
+    params = TrimapsParams(band_fraction=[0.05, 0.1], fg_threshold=0.95, thin_fraction=0.02, jitter_fraction=0.02,
+                           coarse_band_fraction=0.05)
+    trimaps.run(StageContext(BASE, params), {"lightstage": relit_dataset["lightstage"]}, {"trimaps": tmp_path / "trimaps"})
+    refs = matting_refs(relit_dataset["relight"], relit_dataset["lightstage"], tmp_path / "trimaps", "train")
+    recipe = BatchRecipe(batch=1, crop=16, band_fraction=(0.05, 0.1), coarse_share=0.5, texture_share=0.3)
+    on_disk, in_memory = OnDisk(refs), InMemory([load_sample(ref) for ref in refs])
+    for seed in range(12):
+        read = training_example(on_disk, np.random.default_rng(seed), recipe)
+        held = training_example(in_memory, np.random.default_rng(seed), recipe)
+        for key in held:
+            np.testing.assert_allclose(read[key], held[key], atol=1e-6, err_msg=key)
 
 
 def test_adversarial_training_runs_and_the_loss_falls(tmp_path):
