@@ -29,6 +29,20 @@ def spread(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.where(known[..., None] > 0, image, estimate)
 
 
+def solve3(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """x with matrix @ x = vector for every pixel: (H, W, 3, 3), (H, W, 3) -> (H, W, 3) float32. By
+    the adjugate in float64: several times faster than a batched LU for 3 x 3 systems."""
+    m = matrix.astype(np.float64)
+    v = vector.astype(np.float64)
+    cofactor = np.empty_like(m)
+    for i in range(3):
+        for j in range(3):
+            r, c = [k for k in range(3) if k != i], [k for k in range(3) if k != j]
+            cofactor[..., i, j] = (-1) ** (i + j) * (m[..., r[0], c[0]] * m[..., r[1], c[1]] - m[..., r[0], c[1]] * m[..., r[1], c[0]])
+    determinant = np.einsum("...j,...j->...", m[..., 0, :], cofactor[..., 0, :])
+    return (np.einsum("...ji,...j->...i", cofactor, v) / determinant[..., None]).astype(np.float32)
+
+
 def guided_filter(image: np.ndarray, source: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
     """He et al.'s guided filter with a colour guide (H, W, 3): ``source`` (H, W) refit, in every
     window, as an affine function of the image colour (the local colour-line model of matting)."""
@@ -43,7 +57,7 @@ def guided_filter(image: np.ndarray, source: np.ndarray, radius: int, epsilon: f
     cov_ip = mean(image * source[..., None]) - mean_i * mean_p[..., None]
     outer = np.einsum("hwc,hwd->hwcd", image, image).reshape(*image.shape[:2], 9)
     cov_ii = (mean(outer).reshape(*image.shape[:2], 3, 3) - np.einsum("hwc,hwd->hwcd", mean_i, mean_i))
-    a = np.linalg.solve(cov_ii + epsilon * np.eye(3, dtype=np.float32), cov_ip[..., None])[..., 0]
+    a = solve3(cov_ii + epsilon * np.eye(3, dtype=np.float32), cov_ip)
     b = mean_p - np.sum(a * mean_i, axis=-1)
     return np.sum(mean(a) * image, axis=-1) + mean(b)
 

@@ -66,3 +66,14 @@ def test_border_segmentation_finds_a_subject_over_a_two_colour_background():
     image[26:29, 20:23] = [0.6, 0.7, 0.9]  # a sky-coloured patch inside the subject is not background
     found = border_segmentation(image)
     assert (found & subject).sum() / (found | subject).sum() > 0.97
+
+
+def test_the_guided_filter_solves_its_3x3_systems():
+    from pipeline.matting.guidance import solve3
+
+    rng = np.random.default_rng(1)
+    factors = rng.normal(size=(6, 7, 3, 3))
+    matrices = (factors @ np.swapaxes(factors, -1, -2) * 0.01 + 1e-4 * np.eye(3)).astype(np.float32)
+    vectors = rng.normal(size=(6, 7, 3)).astype(np.float32)
+    expected = np.linalg.solve(matrices.astype(np.float64), vectors[..., None].astype(np.float64))[..., 0]
+    np.testing.assert_allclose(solve3(matrices, vectors), expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
