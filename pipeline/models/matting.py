@@ -5,7 +5,7 @@ when ``guidance`` is set (our addition, see pipeline/matting/guidance.py), eight
 colour-guidance channels.
 Outputs: refined trimap logits, alpha and foreground colour. The trimap and
 foreground decoders are four up-sampling blocks (published widths 256, 128, 64,
-32, LeakyReLU; one 3x3 convolution each by default, ``decoder_layers``); the
+32, LeakyReLU; one 3x3 convolution each, ``decoder_layers``); the
 alpha decoder is the same followed by 7x7, 5x5 and 3x3 convolutions.
 """
 
@@ -32,7 +32,9 @@ class MattingConfig:
     widths: tuple[int, ...] = (32, 64, 128, 256, 512)  # encoder; decoders mirror all but the last
     guidance: bool = False  # extra input channels: spread F, spread B, unmixing alpha, guided-filter alpha
     norm: bool = False  # group normalisation after each convolution of the U-Net (the paper names none)
-    decoder_layers: int = 1  # 3x3 convolutions per decoder level: one, as published ("4 layers": 256, 128, 64, 32)
+    # 3x3 convolutions per decoder level: one is the published decoder ("4 layers": 256, 128, 64, 32),
+    # params' choice; the default two keeps model files written before this option loading as they were
+    decoder_layers: int = 2
 
     @property
     def in_channels(self) -> int:
