@@ -7,7 +7,7 @@ The caller owns its networks and gives
 - ``state``: anything not optimised that must survive a resume (an EMA copy, a
   curriculum phase, an adaptive augmentation probability): objects with
   ``state_dict()`` / ``load_state_dict()``,
-- ``data``: a ``TrainingData`` (pipeline.data) whose item ``i`` is a function of the
+- ``data``: a ``KeyedDataset`` whose item ``i`` is a function of the
   seed and the global sample index ``i`` alone: step ``t`` with a total batch of
   ``B`` holds samples ``t * B ... t * B + B - 1``, and each process takes its share,
   so neither resuming nor the number of processes changes the data,
@@ -158,8 +158,6 @@ class KeyedDataset(torch.utils.data.Dataset):
         raise NotImplementedError
 
 
-TrainingData = KeyedDataset
-
 
 HistoryRows = list[tuple[int, dict[str, float]]]
 
@@ -293,7 +291,7 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------------
 
-    def fit(self, data: TrainingData, step: Callable[[Trainer, Any], dict[str, float]], work: Path, tag: str,
+    def fit(self, data: KeyedDataset, step: Callable[[Trainer, Any], dict[str, float]], work: Path, tag: str,
             log_history: Callable[[HistoryRows], None] | None = None) -> int:
         """Train to the end; return the step resumed from (0 for a fresh run)."""
         state_path, main = work / STATE_FILE, distributed.is_main()
@@ -326,7 +324,7 @@ class Trainer:
             module.eval()
         return resumed
 
-    def _loader(self, data: TrainingData, start: int) -> Iterable:
+    def _loader(self, data: KeyedDataset, start: int) -> Iterable:
         sampler = StepSampler(start, self.settings.steps, self.settings.batch, self.share)
         return torch.utils.data.DataLoader(
             data, batch_size=len(self.share), sampler=sampler, collate_fn=data.collate,
