@@ -91,11 +91,10 @@ def load_samples(relight: Path, lightstage: Path, trimaps: Path, split: str) -> 
     return [load_sample(ref) for ref in matting_refs(relight, lightstage, trimaps, split)]
 
 
-def random_texture(rng: np.random.Generator, height: int, width: int, scale: int | None = None) -> np.ndarray:
-    """A procedural background (H, W, 3) in [0, 1]: blurred colour noise at a few scales (Gaussian
-    widths up to a quarter of ``scale``, by default ``height``: a crop of a larger frame)."""
+def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A procedural background (H, W, 3) in [0, 1]: blurred colour noise at a few scales."""
     texture = np.zeros((height, width, 3), dtype=np.float32)
-    for sigma in rng.uniform(1.0, (scale or height) / 4, size=3):
+    for sigma in rng.uniform(1.0, height / 4, size=3):
         # OpenCV's blur: the same sampled Gaussian to 4 sigma with reflected borders as
         # scipy.ndimage.gaussian_filter, several times faster at these widths
         layer = cv2.GaussianBlur(rng.normal(size=(height, width)).astype(np.float32), (0, 0), sigma,
@@ -219,7 +218,7 @@ def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe
     height, width = alpha.shape
     texture = rng.uniform() < recipe.texture_share
     other = None if texture else int(rng.integers(len(source)))
-    background = random_texture(rng, recipe.crop, recipe.crop, scale=height) if texture else None
+    background = random_texture(rng, height, width) if texture else None  # a frame's texture, of which the crop sees part
     trimap = _input_trimap(source, k, alpha, rng, recipe)
     flip = rng.uniform() < 0.5
     if flip:
@@ -230,7 +229,7 @@ def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe
         f = source.foreground(k, (rows, slice(width - x - recipe.crop, width - x)))[:, ::-1]
     else:
         f = source.foreground(k, (rows, columns))
-    b = background if texture else source.background(other, (rows, columns))
+    b = background[rows, columns] if texture else source.background(other, (rows, columns))
     a = np.ascontiguousarray(alpha[rows, columns])
     return {"images": composite(f * a[..., None], a, b), "trimaps": np.ascontiguousarray(trimap[rows, columns]), "alphas": a,
             "foregrounds": np.ascontiguousarray(f), "backgrounds": b}
