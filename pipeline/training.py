@@ -247,12 +247,13 @@ class Trainer:
             distributed.broadcast_module(module)
         for item in self.state.values():
             if isinstance(item, EMA):
-                item.module.to(self.device)
+                item.module.to(self.device, memory_format=LAYOUT)
 
     def place(self, batch: Any) -> Any:
         """A batch (a tensor, or a NamedTuple of tensors and None) on the device, images in ``LAYOUT``."""
         if isinstance(batch, torch.Tensor):
-            return batch.to(self.device, non_blocking=True, memory_format=LAYOUT if batch.dim() == 4 else torch.preserve_format)
+            layout = LAYOUT if batch.dim() == 4 else torch.preserve_format
+            return batch.to(self.device, non_blocking=True, memory_format=layout)
         if isinstance(batch, tuple) and hasattr(batch, "_fields"):
             return type(batch)(*(self.place(v) for v in batch))
         return batch

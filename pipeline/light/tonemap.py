@@ -13,6 +13,11 @@ def composite(premultiplied: np.ndarray, alpha: np.ndarray, background: np.ndarr
     return premultiplied + (1.0 - alpha) * background
 
 
+def unpremultiply(premultiplied: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Straight colour (H, W, C) of a premultiplied image; zero where alpha (H, W) is (nearly) zero."""
+    return np.divide(premultiplied, alpha[..., None], out=np.zeros_like(premultiplied), where=alpha[..., None] > 1e-3)
+
+
 def subject_exposure(premultiplied: np.ndarray, alpha: np.ndarray, target: float) -> float:
     """The scale that gives the subject's median pixel (alpha > 0.5) a linear luminance of ``target``,
     as a camera exposing for a face would."""

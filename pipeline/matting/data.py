@@ -19,7 +19,7 @@ import torch
 
 from pipeline.io.arrays import load_array, load_png, read_window, srgb_curve
 from pipeline.io.manifest import MANIFEST, read_table
-from pipeline.light.tonemap import composite
+from pipeline.light.tonemap import composite, unpremultiply
 from pipeline.matting.guidance import colour_guidance
 from pipeline.matting.trimap import (band_width, coarse_segmentation, coarse_trimap, trimap_classes, trimap_from_alpha,
                                      true_trimap_classes, UNKNOWN)
@@ -76,13 +76,17 @@ def load_background(ref: MattingRef) -> np.ndarray:
     return srgb_curve(np.asarray(load_array(ref.background), dtype=np.float32) * ref.exposure)
 
 
+def display_foreground(relit: np.ndarray, alpha: np.ndarray, exposure: float) -> np.ndarray:
+    """The straight foreground colour (H, W, 3) of a premultiplied linear layer, exposed, in display space."""
+    return srgb_curve(unpremultiply(relit, alpha) * exposure)
+
+
 def load_sample(ref: MattingRef) -> MattingSample:
     """A sample's layers in display space, read on demand."""
     alpha = np.asarray(load_array(ref.alpha), dtype=np.float32)
     relit = np.asarray(load_array(ref.relit), dtype=np.float32)
-    straight = np.divide(relit, alpha[..., None], out=np.zeros_like(relit), where=alpha[..., None] > 1e-3)
     return MattingSample(
-        name=ref.name, foreground=srgb_curve(straight * ref.exposure), alpha=alpha, background=load_background(ref),
+        name=ref.name, foreground=display_foreground(relit, alpha, ref.exposure), alpha=alpha, background=load_background(ref),
         trimap=load_png(ref.trimap)[..., 0], coarse_trimap=load_png(ref.coarse_trimap)[..., 0])
 
 
@@ -91,10 +95,11 @@ def load_samples(relight: Path, lightstage: Path, trimaps: Path, split: str) -> 
     return [load_sample(ref) for ref in matting_refs(relight, lightstage, trimaps, split)]
 
 
-def random_texture(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A procedural background (H, W, 3) in [0, 1]: blurred colour noise at a few scales."""
+def random_texture(rng: np.random.Generator, height: int, width: int, frame: int | None = None) -> np.ndarray:
+    """A procedural background (H, W, 3) in [0, 1]: blurred colour noise at a few scales, up to a
+    quarter of ``frame`` (default ``height``: a crop of a frame's texture has the frame's scales)."""
     texture = np.zeros((height, width, 3), dtype=np.float32)
-    for sigma in rng.uniform(1.0, height / 4, size=3):
+    for sigma in rng.uniform(1.0, (frame or height) / 4, size=3):
         # OpenCV's blur: the same sampled Gaussian to 4 sigma with reflected borders as
         # scipy.ndimage.gaussian_filter, several times faster at these widths
         layer = cv2.GaussianBlur(rng.normal(size=(height, width)).astype(np.float32), (0, 0), sigma,
@@ -147,9 +152,7 @@ class OnDisk:
 
     def foreground(self, k: int, window: Window) -> np.ndarray:
         ref = self.refs[k]
-        alpha, relit = read_window(ref.alpha, *window), read_window(ref.relit, *window)
-        straight = np.divide(relit, alpha[..., None], out=np.zeros_like(relit), where=alpha[..., None] > 1e-3)
-        return srgb_curve(straight * ref.exposure)
+        return display_foreground(read_window(ref.relit, *window), read_window(ref.alpha, *window), ref.exposure)
 
     def background(self, k: int, window: Window) -> np.ndarray:
         ref = self.refs[k]
@@ -218,7 +221,7 @@ def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe
     height, width = alpha.shape
     texture = rng.uniform() < recipe.texture_share
     other = None if texture else int(rng.integers(len(source)))
-    background = random_texture(rng, height, width) if texture else None  # a frame's texture, of which the crop sees part
+    background = random_texture(rng, recipe.crop, recipe.crop, frame=height) if texture else None
     trimap = _input_trimap(source, k, alpha, rng, recipe)
     flip = rng.uniform() < 0.5
     if flip:
@@ -229,7 +232,7 @@ def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe
         f = source.foreground(k, (rows, slice(width - x - recipe.crop, width - x)))[:, ::-1]
     else:
         f = source.foreground(k, (rows, columns))
-    b = background[rows, columns] if texture else source.background(other, (rows, columns))
+    b = background if texture else source.background(other, (rows, columns))
     a = np.ascontiguousarray(alpha[rows, columns])
     return {"images": composite(f * a[..., None], a, b), "trimaps": np.ascontiguousarray(trimap[rows, columns]), "alphas": a,
             "foregrounds": np.ascontiguousarray(f), "backgrounds": b}

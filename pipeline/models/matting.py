@@ -35,6 +35,12 @@ class MattingConfig:
     # 3x3 convolutions per decoder level: one is the published decoder ("4 layers": 256, 128, 64, 32),
     # params' choice; the default two keeps model files written before this option loading as they were
     decoder_layers: int = 2
+    decoder_widths: tuple[int, ...] | None = None  # coarse to fine, one per skip; None: the encoder's mirrored
+
+    def __post_init__(self):
+        if self.decoder_widths is not None and len(self.decoder_widths) != len(self.widths) - 1:
+            raise ValueError(f"decoder_widths has {len(self.decoder_widths)} entries; widths {tuple(self.widths)} "
+                             f"need {len(self.widths) - 1} (one per skip connection)")
 
     @property
     def in_channels(self) -> int:
@@ -60,7 +66,7 @@ class MattingNet(nn.Module):
         super().__init__()
         self.config = config
         encoder_widths = tuple(config.widths)
-        decoder_widths = tuple(reversed(encoder_widths[:-1]))
+        decoder_widths = tuple(config.decoder_widths or reversed(encoder_widths[:-1]))
         self.encoder = Encoder(config.in_channels, encoder_widths, act="relu", norm=config.norm)
         decoder = lambda: Decoder(encoder_widths, decoder_widths, norm=config.norm, convs=config.decoder_layers)  # noqa: E731
         self.trimap_decoder, self.alpha_decoder, self.foreground_decoder = decoder(), decoder(), decoder()

@@ -21,7 +21,7 @@ from pipeline.io.arrays import load_array, read_window, srgb_curve
 from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.equirect import pixel_solid_angles
 from pipeline.light.pairs import Environment, load_environments
-from pipeline.light.tonemap import LUMINANCE
+from pipeline.light.tonemap import LUMINANCE, unpremultiply
 from pipeline.training import KeyedDataset
 
 
@@ -31,11 +31,6 @@ def light_scale(env: np.ndarray) -> float:
     if not np.isfinite(mean) or mean <= 0:
         raise DataError(f"environment map has mean luminance {mean}: nothing to relight by")
     return 1.0 / mean
-
-
-def unpremultiply(premultiplied: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Straight colour (H, W, C) of a premultiplied image; zero where alpha (H, W) is (nearly) zero."""
-    return np.divide(premultiplied, alpha[..., None], out=np.zeros_like(premultiplied), where=alpha[..., None] > 1e-3)
 
 
 def matted_input(relit: np.ndarray, alpha: np.ndarray, exposure: float) -> np.ndarray:

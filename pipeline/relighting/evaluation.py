@@ -23,12 +23,11 @@ from pipeline.io.arrays import srgb_curve, srgb_to_linear
 from pipeline.light.pairs import Environment
 from pipeline.light.relight import light_weights, relight
 from pipeline.light.sh import project_sh, sh_diffuse
-from pipeline.light.tonemap import subject_exposure
+from pipeline.light.tonemap import subject_exposure, unpremultiply
 from pipeline.metrics.image import fit_scale, mae, mse, psnr, ssim
 from pipeline.metrics.normals import angles_deg
 from pipeline.metrics.temporal import temporal_difference, temporal_metrics
 from pipeline.relighting.chain import Relit, RelightingChain
-from pipeline.relighting.data import unpremultiply
 
 METHODS = ("model", "copy_input", "sh_lambertian")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.camera.eg3d import pixel_rays, split_label
+from pipeline.light.tonemap import unpremultiply
 from pipeline.synth.raycast import fuzz_layer, intersect
 from pipeline.synth.shading import Surface, make_surface, shade
 from pipeline.synth.subject import LABELS, Subject
@@ -137,7 +138,7 @@ def render_view(subject: Subject, camera: np.ndarray, directions: np.ndarray, so
     olat = np.stack([lit_image(subject, samples, d) for d in directions])
     alpha = pool(samples, samples.coverage[:, None])[..., 0]
     uniform = np.tensordot(solid_angles, olat, axes=1)
-    foreground = np.divide(uniform, alpha[..., None], out=np.zeros_like(uniform), where=alpha[..., None] > 1e-3)
+    foreground = unpremultiply(uniform, alpha)
     cam2world, _ = split_label(camera)
     to_camera = cam2world[:3, :3]  # columns are the camera axes in world space
     solid, fuzz = samples.solid, samples.fuzz

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from pipeline.matting.data import (BatchRecipe, InMemory, MattingCrops, MattingSample, OnDisk, load_sample, matting_refs,
@@ -116,3 +117,16 @@ def test_model_file_describes_itself(tmp_path):
     assert loaded.config == model.config and payload["data_hashes"] == {"relight": "abc.dir"}
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_decoder_widths_set_every_decoder_and_round_trip(tmp_path):
+    model = MattingNet(MattingConfig(widths=(8, 16, 32), decoder_widths=(6, 4)))
+    assert [block[0].out_channels for block in model.alpha_decoder.blocks] == [6, 4]
+    assert model.alpha_head[0].in_channels == 4 and model.trimap_head.in_channels == 4
+    out = model(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))
+    assert out.alpha.shape == (1, 1, 16, 16)
+    checkpoint.save(tmp_path / "m.pt", checkpoint.model_payload(model, {}, {}))
+    loaded, _ = checkpoint.load_model(tmp_path / "m.pt", MattingConfig)
+    assert loaded.config.decoder_widths == (6, 4)
+    with pytest.raises(ValueError, match="decoder_widths has 3 entries"):
+        MattingConfig(widths=(8, 16, 32), decoder_widths=(6, 4, 2))
