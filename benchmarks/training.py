@@ -121,6 +121,13 @@ def time_steps(case, device: str, steps: int) -> tuple[float, float]:
     return (time.perf_counter() - start) / steps, flops
 
 
+def scaled_step(case, device: str, steps: int, crop: int | None) -> tuple[float, float]:
+    """``time_steps``, scaled to the profile's crop by the pixel count when timed at ``crop``."""
+    seconds, flops = time_steps(case, device, steps)
+    scale = (case[1].crop / crop) ** 2 if crop else 1.0
+    return seconds * scale, flops * scale
+
+
 def loader_overlap(data: Path, steps: int, params) -> None:
     """The real matting and geometry loops, data read in-process against one loader process."""
     import os
@@ -160,6 +167,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3, help="timed steps per stage (after one warm-up step)")
     parser.add_argument("--data", type=Path, help="also compare data loading in-process and in a loader process")
     parser.add_argument("--loop-steps", type=int, default=60)
+    parser.add_argument("--baseline", type=Path, help="another params file (say, an older commit's: git show REV:params.yaml "
+                        "> old.yaml): time its models too, in this run, and print the ratio per stage")
     parser.add_argument("--crop", type=int, help="time batches of this crop instead of the profile's, and scale time "
                         "and operations to the profile's crop by the pixel count (convolutions are linear in it)")
     add_options(parser)
@@ -168,18 +177,23 @@ def main() -> None:
     params = load_params(args.params, profile=args.profile)
     scaled = f", timed at {args.crop}^2 crops and scaled by pixels" if args.crop else ""
     print(f"profile {args.profile} on {execution.device} ({execution.threads} CPU threads){scaled}")
-    for case in stage_cases(params, args.crop):
-        seconds, flops = time_steps(case, execution.device, args.steps)
+    baselines = stage_cases(load_params(args.baseline, profile=args.profile), args.crop) if args.baseline else None
+    for index, case in enumerate(stage_cases(params, args.crop)):
+        seconds, flops = scaled_step(case, execution.device, args.steps, args.crop)
         name, cfg = case[0], case[1]
-        if args.crop:
-            scale = (cfg.crop / args.crop) ** 2
-            seconds, flops = seconds * scale, flops * scale
         parameters = sum(p.numel() for m in case[2].values() for p in m.parameters())
         gpu = flops / ASSUMED_GPU_FLOPS
         print(f"{name}: {parameters:,} parameters, batch {cfg.batch} x {cfg.crop}^2, {flops / 1e9:,.0f} GFLOP/step: "
               f"{seconds * 1000:,.0f} ms/step here ({flops / seconds / 1e9:.0f} GFLOP/s); {cfg.steps:,} steps = "
               f"{cfg.steps * seconds / 3600:,.1f} h here, about {cfg.steps * gpu / 3600:,.1f} h on one H100 "
               f"at an assumed {ASSUMED_GPU_FLOPS / 1e12:.0f} TFLOP/s")
+        if baselines:
+            old_seconds, old_flops = scaled_step(baselines[index], execution.device, args.steps, args.crop)
+            old_cfg = baselines[index][1]
+            print(f"  {args.baseline}: batch {old_cfg.batch} x {old_cfg.crop}^2, {old_flops / 1e9:,.0f} GFLOP/step, "
+                  f"{old_seconds * 1000:,.0f} ms/step; whole run {old_cfg.steps * old_seconds:,.0f} s -> "
+                  f"{cfg.steps * seconds:,.0f} s: {old_cfg.steps * old_seconds / (cfg.steps * seconds):.2f}x faster "
+                  f"(model steps only, no data)")
     import resource
 
     print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
