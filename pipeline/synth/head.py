@@ -141,17 +141,24 @@ def preview(head: HeadMesh, size: int = 128, yaw_deg: float = 0.0, light: tuple[
     return np.where(hits.hit, shade, 0.0).reshape(size, size).astype(np.float32)
 
 
-def contact_sheet(path: str, count: int = 8, seed: int = 0) -> None:
-    """``count`` random heads, frontal and at 35 degrees of yaw, as one PNG."""
+def contact_sheet(path: str, count: int = 8, seed: int = 0, size: int = 128, extent: float = 0.34) -> None:
+    """``count`` random heads as one PNG: frontal with the 68 landmarks (red), and at 35 degrees of yaw."""
     import cv2
+
+    from pipeline.synth.head_landmarks import landmarks
 
     model, rng = HeadModel(), np.random.default_rng(seed)
     columns = []
     for _ in range(count):
         head = model.sample(rng)
-        columns.append(np.concatenate([preview(head), preview(head, yaw_deg=35.0, light=(-0.7, 0.3, 0.6))], axis=0))
-    sheet = np.concatenate(columns, axis=1) ** (1 / 2.2)
-    cv2.imwrite(path, np.round(sheet * 255).astype(np.uint8))
+        front = np.repeat(preview(head, size, extent=extent)[..., None] ** (1 / 2.2), 3, axis=-1)
+        points = landmarks(head)
+        columns_rows = np.floor((points[:, :2] * [1, -1] / extent + 0.5) * size).astype(int).clip(0, size - 1)
+        front[columns_rows[:, 1], columns_rows[:, 0]] = (1.0, 0.1, 0.1)
+        side = preview(head, size, yaw_deg=35.0, light=(-0.7, 0.3, 0.6), extent=extent) ** (1 / 2.2)
+        columns.append(np.concatenate([front, np.repeat(side[..., None], 3, axis=-1)], axis=0))
+    sheet = np.concatenate(columns, axis=1)
+    cv2.imwrite(path, np.round(sheet[..., ::-1] * 255).astype(np.uint8))
     print(f"wrote {path}")
 
 
