@@ -50,12 +50,26 @@ class HeadRanges:
 
 
 @dataclass(frozen=True)
+class TorsoShape:
+    """Neck and shoulders below the head (anny's head topology stops at the neck): a loft of
+    rounded-rectangle sections whose half-width grows from the neck to the shoulders."""
+
+    neck_length: float = 0.03  # metres from the centre of the head's neck opening to the shoulders
+    shoulder_half_width: float = 0.2
+    chest_half_depth: float = 0.11
+    drop: float = 0.1  # how far below the neck the shoulders reach their full width
+    depth: float = 0.45  # how far the torso reaches below the neck opening (out of a portrait's frame)
+    squareness: float = 3.0  # superellipse exponent of the sections (2: ellipse)
+
+
+@dataclass(frozen=True)
 class HeadMesh:
     vertices: np.ndarray  # (V, 3) float32, head-local metres
     faces: np.ndarray  # (F, 3) int32
     normals: np.ndarray  # (V, 3) unit vertex normals (area-weighted)
     phenotype: dict[str, float] = field(default_factory=dict)
     actions: dict[str, float] = field(default_factory=dict)  # facial action -> strength
+    head_vertices: int | None = None  # vertices [0, head_vertices) are the head, the rest neck and shoulders
 
     def caster(self) -> MeshCaster:
         return MeshCaster(self.vertices, self.faces)
@@ -112,6 +126,66 @@ class HeadModel:
         return self.mesh(phenotype, actions)
 
 
+def neck_opening(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(centre (3,), half-extents (3,)) of the open boundary at the bottom of the head mesh."""
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    boundary = np.unique(unique[counts == 1])
+    ring = vertices[boundary[vertices[boundary, 1] < vertices[:, 1].min() + 0.05]]
+    if len(ring) < 8:
+        raise ValueError("the head mesh has no open neck at its bottom")
+    return (ring.max(axis=0) + ring.min(axis=0)) / 2, (ring.max(axis=0) - ring.min(axis=0)) / 2
+
+
+def torso(vertices: np.ndarray, faces: np.ndarray, shape: TorsoShape, sections: int = 24,
+          around: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """Neck and shoulders (vertices, faces) joined under a head mesh: the neck starts inside the
+    head's neck opening (overlapping it, so no gap shows) and flares into the shoulders."""
+    centre, half = neck_opening(vertices, faces)
+    neck = half[[0, 2]] * 0.97  # just inside the opening (which is oblique: lower at the front)
+    top = centre[1] + half[1] + 0.01  # above its highest point: the neck overlaps the head, no gap
+    start = centre[1] - shape.neck_length
+    levels = np.concatenate([np.linspace(top, start, 4, endpoint=False),
+                             start - shape.drop * np.linspace(0, 1, sections) ** 1.5,
+                             [start - shape.depth]])
+    flare = np.clip((start - levels) / shape.drop, 0, 1)
+    grow = 1 - (1 - flare) ** 2  # the trapezius slopes gently out from the neck, the deltoid rounds down
+    half_x = neck[0] + (shape.shoulder_half_width - neck[0]) * grow
+    half_z = neck[1] + (shape.chest_half_depth - neck[1]) * grow
+    angle = np.linspace(0, 2 * np.pi, around, endpoint=False)
+    cos, sin = np.cos(angle), np.sin(angle)
+    power = 2.0 / shape.squareness
+    ring_x, ring_z = np.sign(cos) * np.abs(cos) ** power, np.sign(sin) * np.abs(sin) ** power
+    points = np.stack([half_x[:, None] * ring_x, np.repeat(levels[:, None], around, axis=1),
+                       centre[2] + half_z[:, None] * ring_z], axis=-1).reshape(-1, 3)
+    index = np.arange(len(levels) * around).reshape(len(levels), around)
+    upper, upper_next = index[:-1], np.roll(index[:-1], -1, axis=1)
+    lower, lower_next = index[1:], np.roll(index[1:], -1, axis=1)
+    triangles = np.stack([np.stack([upper, upper_next, lower_next], -1), np.stack([upper, lower_next, lower], -1)], axis=2)
+    return points.astype(np.float32), triangles.reshape(-1, 3).astype(np.int32)
+
+
+def torso_shape(head: HeadMesh) -> TorsoShape:
+    """Neck and shoulders in proportion to the head: as wide as its width says (children's
+    narrower), broader with anny's ``gender`` (0 female, 1 male) and ``muscle``."""
+    scale = float(np.ptp(head.vertices[:, 0])) / 0.17  # an adult head is about 0.17 m wide
+    build = 0.6 * head.phenotype.get("gender", 0.5) + 0.4 * head.phenotype.get("muscle", 0.5)
+    return TorsoShape(neck_length=0.03 * scale, shoulder_half_width=(0.17 + 0.06 * build) * scale,
+                      chest_half_depth=(0.095 + 0.03 * head.phenotype.get("weight", 0.5)) * scale, drop=0.1 * scale)
+
+
+def with_torso(head: HeadMesh, shape: TorsoShape | None = None) -> HeadMesh:
+    """``head`` with neck and shoulders appended (``torso_shape(head)`` unless given)."""
+    if head.head_vertices is not None:
+        raise ValueError("this head already has a torso")
+    vertices, faces = torso(head.vertices, head.faces, shape or torso_shape(head))
+    all_vertices = np.concatenate([head.vertices, vertices])
+    all_faces = np.concatenate([head.faces, faces + len(head.vertices)])
+    normals = np.concatenate([head.normals, vertex_normals(vertices, faces)])  # the two surfaces only overlap
+    return HeadMesh(vertices=all_vertices, faces=all_faces, normals=normals, phenotype=head.phenotype,
+                    actions=head.actions, head_vertices=len(head.vertices))
+
+
 def warm() -> None:
     """Build (or load) the head model and compile the ray-casting kernels: ``make install`` runs this."""
     head = HeadModel().sample(np.random.default_rng(0))
@@ -141,7 +215,7 @@ def preview(head: HeadMesh, size: int = 128, yaw_deg: float = 0.0, light: tuple[
     return np.where(hits.hit, shade, 0.0).reshape(size, size).astype(np.float32)
 
 
-def contact_sheet(path: str, count: int = 8, seed: int = 0, size: int = 128, extent: float = 0.34) -> None:
+def contact_sheet(path: str, count: int = 8, seed: int = 0, size: int = 128, extent: float = 0.5) -> None:
     """``count`` random heads as one PNG: frontal with the 68 landmarks (red), and at 35 degrees of yaw."""
     import cv2
 
@@ -150,7 +224,7 @@ def contact_sheet(path: str, count: int = 8, seed: int = 0, size: int = 128, ext
     model, rng = HeadModel(), np.random.default_rng(seed)
     columns = []
     for _ in range(count):
-        head = model.sample(rng)
+        head = with_torso(model.sample(rng))
         front = np.repeat(preview(head, size, extent=extent)[..., None] ** (1 / 2.2), 3, axis=-1)
         points = landmarks(head)
         columns_rows = np.floor((points[:, :2] * [1, -1] / extent + 0.5) * size).astype(int).clip(0, size - 1)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.synth.head import EXPRESSIONS, HeadModel
+from pipeline.synth.head import EXPRESSIONS, HeadModel, with_torso
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,24 @@ def test_expressions_move_the_mouth_and_draws_are_reproducible(model):
     assert not np.array_equal(a.vertices, model.sample(np.random.default_rng(4)).vertices)
     with pytest.raises(KeyError, match="unknown head parameters"):
         model.mesh({"wingspan": 0.5}, {})
+
+
+def test_neck_and_shoulders_join_the_head_without_a_gap(model):
+    head = model.sample(np.random.default_rng(5))
+    bust = with_torso(head)
+    assert bust.head_vertices == len(head.vertices) and np.array_equal(bust.vertices[: len(head.vertices)], head.vertices)
+    torso = bust.vertices[bust.head_vertices:]
+    assert np.ptp(torso[:, 0]) > 1.8 * np.ptp(head.vertices[:, 0])  # shoulders far wider than the head
+    # outward normals: away from the torso's vertical axis
+    axis = torso.mean(axis=0)
+    radial = (torso - axis) * [1.0, 0.0, 1.0]
+    assert (np.sum(bust.normals[bust.head_vertices:] * radial, axis=1) > 0).mean() > 0.99
+    # from the front and from the back (where the head's neck opening is highest), rays down the
+    # middle of the neck hit something all the way down: no gap between head and neck
+    ys = np.linspace(head.vertices[:, 1].min() + 0.05, head.vertices[:, 1].min() - 0.1, 80)
+    for side in (1.0, -1.0):
+        origins = np.column_stack([np.zeros_like(ys), ys, np.full_like(ys, side)])
+        hits = bust.caster().closest(origins, np.tile([0.0, 0.0, -side], (len(ys), 1)))
+        assert hits.hit.all(), "front" if side > 0 else "back"
+    with pytest.raises(ValueError, match="already has a torso"):
+        with_torso(bust)
