@@ -195,15 +195,33 @@ def warm() -> None:
     print(f"head model ready: {len(head.vertices):,} vertices, {len(head.faces):,} triangles")
 
 
-def preview(head: HeadMesh, size: int = 128, yaw_deg: float = 0.0, light: tuple[float, float, float] = (0.5, 0.6, 0.8),
-            extent: float = 0.34) -> np.ndarray:
-    """A grey picture (size, size) of the head under one distant light, with cast shadows: an
-    orthographic view from +z turned by ``yaw_deg`` about y. For looking at draws, not for data."""
+def pixel_to_frame(pixels: np.ndarray, size: int, extent: float) -> np.ndarray:
+    """Positions (N, 2) (x right, y up, metres) in an orthographic frame ``extent`` wide and
+    ``size`` pixels across, centred on the origin, of pixel coordinates (N, 2) (x right, y down)."""
+    return (np.asarray(pixels, dtype=np.float64) / size - 0.5) * extent * np.array([1.0, -1.0])
+
+
+def frame_to_pixel(points: np.ndarray, size: int, extent: float) -> np.ndarray:
+    """The inverse of ``pixel_to_frame``: pixel coordinates (N, 2) of frame positions (N, 2)."""
+    return (np.asarray(points, dtype=np.float64) * np.array([1.0, -1.0]) / extent + 0.5) * size
+
+
+def orthographic_rays(size: int, extent: float, yaw_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Rays (origins (size * size, 3), direction (3,)) through every pixel centre of an orthographic
+    view from +z, turned by ``yaw_deg`` about y; origins 1 m in front of the origin, row-major."""
     yaw = np.radians(yaw_deg)
     right, forward = np.array([np.cos(yaw), 0.0, -np.sin(yaw)]), np.array([np.sin(yaw), 0.0, np.cos(yaw)])
     ys, xs = np.mgrid[:size, :size]
-    u, v = ((xs + 0.5) / size - 0.5) * extent, (0.5 - (ys + 0.5) / size) * extent
-    origins = u.reshape(-1, 1) * right + v.reshape(-1, 1) * np.array([0.0, 1.0, 0.0]) + forward
+    frame = pixel_to_frame(np.column_stack([xs.ravel(), ys.ravel()]) + 0.5, size, extent)
+    return frame[:, :1] * right + frame[:, 1:] * np.array([0.0, 1.0, 0.0]) + forward, -forward
+
+
+def preview(head: HeadMesh, size: int = 128, yaw_deg: float = 0.0, light: tuple[float, float, float] = (0.5, 0.6, 0.8),
+            extent: float = 0.34) -> np.ndarray:
+    """A grey picture (size, size) of the head under one distant light, with cast shadows, through
+    ``orthographic_rays``. For looking at draws, not for data."""
+    origins, direction = orthographic_rays(size, extent, yaw_deg)
+    forward = -direction
     caster = head.caster()
     hits = caster.closest(origins, np.tile(-forward, (len(origins), 1)))
     normals = caster.interpolate(hits, head.normals)
@@ -227,8 +245,8 @@ def contact_sheet(path: str, count: int = 8, seed: int = 0, size: int = 128, ext
         head = with_torso(model.sample(rng))
         front = np.repeat(preview(head, size, extent=extent)[..., None] ** (1 / 2.2), 3, axis=-1)
         points = landmarks(head)
-        columns_rows = np.floor((points[:, :2] * [1, -1] / extent + 0.5) * size).astype(int).clip(0, size - 1)
-        front[columns_rows[:, 1], columns_rows[:, 0]] = (1.0, 0.1, 0.1)
+        pixels = np.floor(frame_to_pixel(points[:, :2], size, extent)).astype(int).clip(0, size - 1)
+        front[pixels[:, 1], pixels[:, 0]] = (1.0, 0.1, 0.1)
         side = preview(head, size, yaw_deg=35.0, light=(-0.7, 0.3, 0.6), extent=extent) ** (1 / 2.2)
         columns.append(np.concatenate([front, np.repeat(side[..., None], 3, axis=-1)], axis=0))
     sheet = np.concatenate(columns, axis=1)

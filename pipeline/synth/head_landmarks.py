@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.synth.head import HeadMesh, HeadModel, preview
+from pipeline.synth.head import HeadMesh, HeadModel, pixel_to_frame, preview
 
 DATA = Path(__file__).parent / "data" / "anny_head_ibug68.json"
 COUNT = 68
@@ -62,16 +62,15 @@ def derive(path: Path = DATA, models: Path | None = None) -> None:
         models = Path(spec.submodule_search_locations[0]) / "models"
     model = HeadModel()
     head = model.mesh({name: 0.5 for name in model.phenotype_labels}, {})
-    grey = preview(head, size=DERIVE_SIZE, light=(0.2, 0.3, 1.0)) ** (1 / 2.2)
+    grey = preview(head, size=DERIVE_SIZE, light=(0.2, 0.3, 1.0), extent=DERIVE_EXTENT) ** (1 / 2.2)
     picture = np.where(grey[..., None] > 0, grey[..., None] * np.array([0.95, 0.75, 0.62]), 0.55)
     picture = np.round(picture * 255).astype(np.uint8)
     found = dlib.get_frontal_face_detector()(picture, 1)
     if len(found) != 1:
         raise RuntimeError(f"dlib found {len(found)} faces in the frontal render, expected 1")
     shape = dlib.shape_predictor(str(models / "shape_predictor_68_face_landmarks.dat"))(picture, found[0])
-    pixels = np.array([[p.x + 0.5, p.y + 0.5] for p in shape.parts()], dtype=np.float64)
-    x = (pixels[:, 0] / DERIVE_SIZE - 0.5) * DERIVE_EXTENT
-    y = (0.5 - pixels[:, 1] / DERIVE_SIZE) * DERIVE_EXTENT
+    pixels = np.array([[p.x + 0.5, p.y + 0.5] for p in shape.parts()], dtype=np.float64)  # pixel centres
+    x, y = pixel_to_frame(pixels, DERIVE_SIZE, DERIVE_EXTENT).T
     for right, left in MIRROR_PAIRS:  # the neutral head is symmetric: so are its landmarks
         half, height = (x[left] - x[right]) / 2, (y[left] + y[right]) / 2
         x[right], x[left], y[right], y[left] = -half, half, height, height

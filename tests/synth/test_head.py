@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.synth.head import EXPRESSIONS, HeadModel, with_torso
+from pipeline.synth.head import EXPRESSIONS, HeadModel, orthographic_rays, with_torso
 
 
 @pytest.fixture(scope="module")
@@ -13,12 +13,9 @@ def model():
 
 def frontal(head, size=96, extent=0.32):
     """An orthographic view along -z: (hit (H, W), depth, interpolated normals)."""
-    ys, xs = np.mgrid[:size, :size]
-    x = ((xs + 0.5) / size - 0.5) * extent
-    y = (0.5 - (ys + 0.5) / size) * extent
-    origins = np.stack([x.ravel(), y.ravel(), np.full(x.size, 1.0)], -1)
+    origins, direction = orthographic_rays(size, extent)
     caster = head.caster()
-    hits = caster.closest(origins, np.tile([0.0, 0.0, -1.0], (x.size, 1)))
+    hits = caster.closest(origins, np.tile(direction, (len(origins), 1)))
     normals = caster.interpolate(hits, head.normals)
     return hits.hit.reshape(size, size), hits.t.reshape(size, size), normals.reshape(size, size, 3)
 
