@@ -76,7 +76,10 @@ def relight_command(args: argparse.Namespace) -> None:
     relighter = PhotoRelighter(matting, chain, params.section("trimaps").coarse_band_fraction,
                                params.section("evaluate_relighting").exposure_median)
     with torch.no_grad():
-        result = relighter(photo, environment, background, trimap)
+        try:
+            result = relighter(photo, environment, background, trimap)
+        except DataError as err:  # nothing written yet
+            raise DataError(f"{args.image}: {err}") from err
     save_png(args.output, np.round(np.clip(result.composite, 0, 1) * 255).astype(np.uint8))
     if args.layers is not None:
         layers = {"alpha": to_picture(result.alpha, "scalar"), "trimap": result.trimap,

@@ -246,7 +246,8 @@ def photo_and_sky(reproduced, tmp_path):
 
 
 def test_lightstage_relight_command(reproduced, tmp_path):
-    """The trained chain on a photo: default trimap and background, then given ones; bad inputs fail cleanly."""
+    """The trained chain on a photo: a given trimap and the default background, then a given background;
+    no subject, a corrupt image and a NaN map fail cleanly."""
     import numpy as np
 
     from pipeline.io.arrays import load_png, save_png
@@ -254,8 +255,13 @@ def test_lightstage_relight_command(reproduced, tmp_path):
     from pipeline.synth.hdri import procedural_sky
 
     photo, sky = photo_and_sky(reproduced, tmp_path)
+    # the coarse trimap the trimaps stage made for this view: what a segmentation gives a user (the
+    # automatic one, from border colours, finds no subject in these 32 px composites: refused below)
+    view = photo.parent.relative_to(reproduced / "data/processed/relight")
+    coarse = reproduced / "data/processed/trimaps" / view / "coarse_trimap.png"
     out = tmp_path / "out" / "relit.png"
-    run(["lightstage", "relight", str(photo), "--hdri", str(sky), "-o", str(out), "--layers", str(tmp_path / "layers")], cwd=reproduced)
+    run(["lightstage", "relight", str(photo), "--hdri", str(sky), "--trimap", str(coarse), "-o", str(out),
+         "--layers", str(tmp_path / "layers")], cwd=reproduced)
     picture, original = load_png(out), load_png(photo)
     assert picture.shape == original.shape and picture.std() > 0
     assert sorted(p.name for p in (tmp_path / "layers").iterdir()) == ["albedo.png", "alpha.png", "normals.png", "relit.png", "trimap.png"]
@@ -273,6 +279,12 @@ def test_lightstage_relight_command(reproduced, tmp_path):
     corrupt.write_bytes(b"\x89PNG not really")
     bad = run(["lightstage", "relight", str(corrupt), "--hdri", str(sky), "-o", str(tmp_path / "bad.png")], cwd=reproduced, check=False)
     assert bad.returncode == 2 and f"{corrupt}: not a readable image" in bad.stderr and not (tmp_path / "bad.png").exists()
+    for nothing in (photo, tmp_path / "blank.png"):  # the automatic trimap is all background: refused, nothing written
+        if nothing.name == "blank.png":
+            save_png(nothing, np.full((48, 40, 3), 200, dtype=np.uint8))
+        bad = run(["lightstage", "relight", str(nothing), "--hdri", str(sky), "-o", str(tmp_path / "bad.png")], cwd=reproduced,
+                  check=False)
+        assert bad.returncode == 2 and f"{nothing}: no subject" in bad.stderr and not (tmp_path / "bad.png").exists()
     nan_map = tmp_path / "nan.exr"
     broken = procedural_sky(np.random.default_rng(5), 16).astype(np.float32)
     broken[3, 4, 1] = np.nan

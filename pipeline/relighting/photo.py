@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline import DataError
 from pipeline.camera.eg3d import camera_label, orbit_camera
 from pipeline.io.arrays import srgb_to_linear
 from pipeline.light.pairs import Environment, view_background
 from pipeline.light.prefilter import light_maps
 from pipeline.light.tonemap import subject_exposure
 from pipeline.matting.inference import predict
-from pipeline.matting.trimap import border_segmentation, coarse_trimap
+from pipeline.matting.trimap import BACKGROUND, border_segmentation, coarse_trimap
 from pipeline.models.matting import MattingNet
 from pipeline.relighting.chain import Relit, RelightingChain
 from pipeline.relighting.evaluation import picture
@@ -59,8 +60,14 @@ class PhotoRelighter:
         kept), or None to make a coarse one (which the matting network may overrule)."""
         given = trimap is not None  # a given trimap's known regions are taken as they are
         trimap = trimap if given else self.coarse_trimap(photo)
+        if not (trimap != BACKGROUND).any():
+            source = "the given trimap" if given else "the automatic trimap (from the photo's border colours)"
+            raise DataError(f"no subject: {source} is background everywhere; give a trimap that marks the subject")
         matte = predict(self.matting, photo.astype(np.float32), trimap, clamp_known=given)
         alpha = matte.alpha.astype(np.float32)
+        if alpha.max() < 0.5:
+            raise DataError(f"the matte is empty (alpha at most {alpha.max():.3f}): nothing to relight; "
+                            "give a trimap that marks the subject")
         relit = self.chain.relight((matte.foreground * alpha[..., None]).astype(np.float32), alpha, self.camera, environment)
         if background is None:
             behind = view_background(environment, self.camera, *alpha.shape)
