@@ -128,6 +128,9 @@ class EMA:
         self.module.load_state_dict(state)
 
 
+Precision = Literal["float32", "bfloat16"]
+
+
 @dataclass(frozen=True)
 class TrainSettings:
     steps: int
@@ -136,6 +139,7 @@ class TrainSettings:
     seed: int
     name: str  # for the progress bar
     workers: int = 0  # data-loading processes (0: load in this process)
+    precision: Precision = "float32"  # "bfloat16": the step's forward and losses under autocast, weights in float32
 
 
 class KeyedDataset(torch.utils.data.Dataset):
@@ -258,6 +262,12 @@ class Trainer:
             return type(batch)(*(self.place(v) for v in batch))
         return batch
 
+    def autocast(self) -> torch.autocast:
+        """Mixed precision for a step when the settings ask for it: convolutions and matrix products
+        in bfloat16 (on the CPU, where it pays: AVX512-BF16 or AMX), reductions, losses, weights and
+        optimiser state in float32."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bfloat16")
+
     def due(self, interval: int) -> bool:
         """Whether a term that runs every ``interval`` steps runs at this step."""
         return interval > 0 and self.step % interval == 0
@@ -312,7 +322,8 @@ class Trainer:
             for batch in batches:
                 for optimization in self.optimizers.values():
                     optimization.set_rate(self.step, self.settings.steps)
-                losses = step(self, self.place(batch))
+                with self.autocast():
+                    losses = step(self, self.place(batch))
                 self.step += 1
                 history.add(self.step, losses)
                 progress.update(1)

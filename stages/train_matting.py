@@ -47,7 +47,8 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     model = cfg.model.build()
     critic = CRITIC.build() if cfg.adversarial_weight > 0 else None
     modules, optimizers = training_setup("matting", model, cfg.learning_rate, cfg.schedule, critic)
-    settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "matting", ctx.execution.workers)
+    settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "matting", ctx.execution.workers,
+                             cfg.precision)
     state = {"matting_ema": EMA(model, cfg.ema_half_life)} if cfg.ema_half_life > 0 else {}
     trainer = Trainer(modules, optimizers, settings, ctx.execution.device, state)
     work = ctx.work_dir or outputs["matting"]
