@@ -6,7 +6,7 @@
 Imports are read from the source (``ast``), those inside functions included, so
 lazily imported modules count too; importing ``a.b.c`` counts ``a/__init__.py``
 and ``a/b/__init__.py``. A stage's code deps are its module first, then the
-rest sorted; its data deps (anything not under stages/ or pipeline/) are kept,
+rest sorted; its data deps (anything else, data files inside pipeline/ too) are kept,
 in their order, after them. The rewrite touches only the ``deps:`` lists, so
 dvc.yaml keeps its comments and layout.
 """
@@ -78,7 +78,8 @@ def imported_project_files(module: str, root: Path = ROOT) -> set[str]:
 
 
 def is_code(dep: str) -> bool:
-    return dep.split("/")[0] in CODE_DIRS
+    """A Python file of ours (a data file shipped inside the package, such as a table, is a data dep)."""
+    return dep.split("/")[0] in CODE_DIRS and dep.endswith(".py")
 
 
 def code_deps(stage: str, root: Path = ROOT) -> list[str]:

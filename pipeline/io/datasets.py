@@ -22,7 +22,8 @@ hdri/
     <hdri>.npy         (H, 2H, 3) float16 linear radiance, equirectangular
 faces/
     manifest.parquet   one row per image: image, path, labels, split, height, width,
-                       hdri, hdri_rotation, exposure, landmarks_2d, landmarks_visible
+                       hdri, hdri_rotation, exposure, background (map, blurred_map or
+                       clutter), landmarks_2d, landmarks_visible
     images/<image>.png sRGB photograph; labels/<image>.png uint8 label map
 faces_truth/
     cameras.parquet    image, camera (25 floats, EG3D layout), yaw, pitch: the true
@@ -42,7 +43,11 @@ from pipeline import DataError
 from pipeline.io.manifest import MANIFEST, read_manifest, read_table, write_table
 
 LABELS = ("background", "skin", "hair", "eyes", "brows", "lips", "neck", "shoulders")
-LANDMARKS = ("eye_outer_r", "eye_inner_r", "eye_inner_l", "eye_outer_l", "nose_tip", "mouth_r", "mouth_l", "chin")
+# The 68 iBUG points in their order (dlib's convention: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47,
+# mouth 48-67; the subject's right first in each mirror pair), as real detectors give them.
+LANDMARKS = tuple([f"jaw_{i:02d}" for i in range(17)] + [f"brow_{i:02d}" for i in range(17, 27)]
+                  + [f"nose_{i:02d}" for i in range(27, 36)] + [f"eye_{i:02d}" for i in range(36, 48)]
+                  + [f"mouth_{i:02d}" for i in range(48, 68)])
 
 LIGHTSTAGE_COLUMNS = ("subject", "view", "split", "height", "width", "lights", "camera",
                       "landmarks_2d", "landmarks_visible", "landmarks_3d")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline.camera.eg3d import camera_label, orbit_camera
+from pipeline.camera.eg3d import RADIUS, camera_label, orbit_camera
 from pipeline.io.arrays import load_array, save_array
 from pipeline.io.datasets import FACE_CAMERAS, LIGHTS_TABLE
 from pipeline.io.manifest import MANIFEST, write_table
@@ -25,6 +25,10 @@ from pipeline.synth.landmarks import landmarks_2d
 from pipeline.synth.render import render_view
 from pipeline.synth.subject import sample_subject
 from pipeline.seeds import held_out, rng_for
+
+# The light stage's camera stands further back than EG3D's (whose frame is FFHQ's face crop), so
+# that its views hold head, neck and the top of the shoulders, as Total Relighting's portraits do.
+LIGHTSTAGE_RADIUS = 1.6 * RADIUS
 
 VIEW_ARRAYS = ("olat", "alpha", "foreground", "normals", "albedo", "depth", "uv", "specular", "labels")
 
@@ -80,7 +84,7 @@ def _subject_rows(directory: Path, spec: SynthSpec, index: int, split: str) -> l
     subject = sample_subject(rng_for(spec.seed, "subject", index))
     rows = []
     for view, yaw in enumerate(view_yaws(spec.views, spec.max_yaw_deg)):
-        camera = camera_label(orbit_camera(yaw, 0.0))
+        camera = camera_label(orbit_camera(yaw, 0.0, LIGHTSTAGE_RADIUS))
         render = render_view(subject, camera, lights.directions, lights.solid_angles, spec.resolution, spec.supersample)
         name = f"s{index:04d}/v{view:02d}"
         paths = {}

@@ -1,7 +1,8 @@
 """The face set: single photographs of random subjects at FFHQ-like head poses.
 
 Each image is a new subject under a random (rotated) training HDR map,
-composited over the map as the camera sees it, exposed for the face, written as
+composited over a background (``backdrop``: the map as the camera sees it, that
+view out of focus, or indoor clutter), exposed for the face, written as
 sRGB PNG with its semantic label map and 2D landmarks. The true cameras are
 returned apart, for evaluation only.
 """
@@ -18,7 +19,8 @@ from pipeline.io.arrays import save_png, srgb_encode
 from pipeline.light import equirect
 from pipeline.light.relight import light_weights
 from pipeline.light.sphere import uniform_light_set
-from pipeline.light.tonemap import composite, subject_exposure
+from pipeline.light.tonemap import LUMINANCE, composite, subject_exposure
+from pipeline.synth import backdrop
 from pipeline.synth.landmarks import landmarks_2d
 from pipeline.synth.render import label_map, pool, trace, weighted_image
 from pipeline.seeds import rng_for
@@ -59,6 +61,12 @@ def render_face(spec: FaceSpec, index: int, maps: dict[str, np.ndarray]):
     foreground = weighted_image(subject, samples, lights.directions, light_weights(env, lights.directions))
     alpha = pool(samples, samples.coverage[:, None])
     background = pool(samples, equirect.sample(env, samples.rays))
+    kind = backdrop.choose_kind(rng)
+    if kind == "blurred_map":
+        background = backdrop.blurred(background, rng)
+    elif kind == "clutter":
+        brightness = float(np.mean(env @ LUMINANCE)) * rng.uniform(0.08, 0.4)  # walls of albedo ~0.1-0.4
+        background = backdrop.clutter(rng, spec.resolution, brightness)
     exposure = subject_exposure(foreground, alpha, FACE_MEDIAN)
     xy, visible = landmarks_2d(subject, camera, spec.resolution)
     image_id = f"img{index:08d}"
@@ -66,11 +74,11 @@ def render_face(spec: FaceSpec, index: int, maps: dict[str, np.ndarray]):
         "image": image_id, "path": f"images/{image_id}.png", "labels": f"labels/{image_id}.png",
         "split": "test" if rng.uniform() < spec.test_fraction else "train",
         "height": spec.resolution, "width": spec.resolution, "hdri": name,
-        "hdri_rotation": 2 * np.pi * shift / env.shape[1], "exposure": exposure,
+        "hdri_rotation": 2 * np.pi * shift / env.shape[1], "exposure": exposure, "background": kind,
         "landmarks_2d": xy.reshape(-1).tolist(), "landmarks_visible": visible.tolist(),
     }
     truth = {"image": image_id, "camera": camera.tolist(), "yaw": yaw, "pitch": pitch}
-    return srgb_encode(composite(foreground, alpha, background) * exposure), label_map(samples, subject), row, truth
+    return srgb_encode(composite(foreground, alpha, background) * exposure), label_map(samples), row, truth
 
 
 def render_face_batch(directory: Path, spec: dict, maps: dict[str, np.ndarray], indices: range):

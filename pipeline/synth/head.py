@@ -45,6 +45,7 @@ class HeadRanges:
     """What ``HeadModel.sample`` draws from (uniform in each range)."""
 
     phenotype: tuple[float, float] = (0.05, 0.95)  # every phenotype parameter
+    age: tuple[float, float] | None = None  # anny's age apart (MakeHuman's scale: 0.5 is 25 years, 1 is 90)
     expressions: int = 2  # at most this many expressions at once (0 to this many, uniformly)
     strength: tuple[float, float] = (0.2, 0.9)  # each expression's strength
 
@@ -117,7 +118,8 @@ class HeadModel:
 
     def sample(self, rng: np.random.Generator, ranges: HeadRanges = HeadRanges()) -> HeadMesh:
         """A random head: every phenotype parameter, and up to ``ranges.expressions`` expressions."""
-        phenotype = {name: float(rng.uniform(*ranges.phenotype)) for name in self.phenotype_labels}
+        phenotype = {name: float(rng.uniform(*(ranges.age if name == "age" and ranges.age else ranges.phenotype)))
+                     for name in self.phenotype_labels}
         chosen = rng.permutation(sorted(EXPRESSIONS))[: int(rng.integers(0, ranges.expressions + 1))]
         actions = {}
         for expression in chosen:
@@ -128,13 +130,20 @@ class HeadModel:
 
 def neck_opening(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(centre (3,), half-extents (3,)) of the open boundary at the bottom of the head mesh."""
-    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    unique, counts = np.unique(edges, axis=0, return_counts=True)
-    boundary = np.unique(unique[counts == 1])
+    boundary = _boundary_vertices(np.ascontiguousarray(faces, dtype=np.int32).tobytes(), len(faces))
     ring = vertices[boundary[vertices[boundary, 1] < vertices[:, 1].min() + 0.05]]
     if len(ring) < 8:
         raise ValueError("the head mesh has no open neck at its bottom")
     return (ring.max(axis=0) + ring.min(axis=0)) / 2, (ring.max(axis=0) - ring.min(axis=0)) / 2
+
+
+@cache
+def _boundary_vertices(faces_bytes: bytes, count: int) -> np.ndarray:
+    """Vertices on an edge of one triangle only (a topology's open boundary), computed once per topology."""
+    faces = np.frombuffer(faces_bytes, dtype=np.int32).reshape(count, 3)
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    unique, counts = np.unique(edges, axis=0, return_counts=True)
+    return np.unique(unique[counts == 1])
 
 
 def torso(vertices: np.ndarray, faces: np.ndarray, shape: TorsoShape, sections: int = 24,

@@ -50,7 +50,15 @@ def _kernels():
         if wp.mesh_query_ray_anyhit(mesh, origins[i], directions[i], max_t):
             hit[i] = wp.int8(1)
 
-    return closest, blocked
+    @wp.kernel
+    def nearest(mesh: wp.uint64, points: wp.array(dtype=wp.vec3), max_distance: float, distance: wp.array(dtype=float)):
+        i = wp.tid()
+        query = wp.mesh_query_point_no_sign(mesh, points[i], max_distance)
+        distance[i] = max_distance
+        if query.result:
+            distance[i] = wp.length(wp.mesh_eval_position(mesh, query.face, query.u, query.v) - points[i])
+
+    return closest, blocked, nearest
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,15 @@ class MeshCaster:
         hit = wp.empty(n, dtype=wp.int8, device=self.device)
         wp.launch(_kernels()[1], dim=n, inputs=[self._mesh.id, o, d, float(max_t), hit], device=self.device)
         return hit.numpy().astype(bool)
+
+    def distance(self, points: np.ndarray, max_distance: float = 1e6) -> np.ndarray:
+        """Distance (N,) from each point to the nearest point of the surface (``max_distance`` where
+        nothing lies closer)."""
+        wp = _warp()
+        p = wp.array(np.ascontiguousarray(points, dtype=np.float32).reshape(-1, 3), dtype=wp.vec3, device=self.device)
+        out = wp.empty(len(p), dtype=float, device=self.device)
+        wp.launch(_kernels()[2], dim=len(p), inputs=[self._mesh.id, p, float(max_distance), out], device=self.device)
+        return out.numpy()
 
     def interpolate(self, hits: Hits, per_vertex: np.ndarray) -> np.ndarray:
         """A per-vertex quantity (V, ...) at each hit (N, ...), zero where nothing was hit."""

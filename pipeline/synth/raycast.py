@@ -1,10 +1,12 @@
-"""Exact ray casting against a subject's ellipsoid parts: hits, shadows, fuzz.
+"""Ray casting against a subject (``subject.py``): surface hits, shadows and the hair layer.
 
-Visibility is the hard union of the parts (the hair cap only above the
-hairline). Normals blend the gradients of nearby head parts, as a smooth union
-would, so shading has no creases where parts meet. Shadows are cast by the
-large parts (``Subject.occluder``); the fuzz layer neither casts shadows nor
-receives them from itself.
+The body (head, eyes, mouth, neck, clothing) and the hair shell are two triangle
+meshes, each with its BVH (``meshcast``, NVIDIA Warp). Primary rays find the
+nearest body triangle; normals are the interpolated vertex normals (smooth
+shading), turned towards the ray where it meets a triangle's back. Shadow rays
+are blocked by the body and attenuated by the hair they cross (its transmittance,
+from the same optical depth that gives the hair its alpha), so the hair, nose and
+ears cast shadows, thick hair a full one and a thin hairline a partial one.
 """
 
 from __future__ import annotations
@@ -13,128 +15,122 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.synth.subject import Subject, hair_mask
+from pipeline.synth.subject import HAIR_DENSITY, HAIR_SOFT, SCALE, Subject
+from pipeline.synth.texture import smoothstep, value_noise
 
-BLEND = 0.012  # distance over which neighbouring head parts' normals blend
-BLENDED = ("cranium", "jaw", "nose", "ear_r", "ear_l", "neck")
-EPSILON = 1e-4
+EPSILON = 2e-4  # world units: how far shadow and continuation rays start off a surface
+MEAN_STRANDS = 0.62  # the mean of ``strands``
 
 
 @dataclass(frozen=True)
 class Hits:
-    """Nearest surface hits of N rays; ``part`` is -1 where a ray misses."""
+    """Nearest body hits of N rays; ``region`` is -1 where a ray misses."""
 
-    depth: np.ndarray  # (N,) distance along the ray
-    part: np.ndarray  # (N,) int index into the subject's parts
+    depth: np.ndarray  # (N,) distance along the ray (inf where missed)
+    region: np.ndarray  # (N,) index into subject.REGIONS
     points: np.ndarray  # (N, 3)
     normals: np.ndarray  # (N, 3) unit; zero where missed
+    uv: np.ndarray  # (N, 2) the subject's texture coordinates; zero where missed
 
 
 @dataclass(frozen=True)
 class Fuzz:
-    """The soft hair layer each ray grazes: opacity and where it is shaded."""
+    """The hair layer each ray crosses: its opacity, and where it is shaded."""
 
     alpha: np.ndarray  # (N,) in [0, 1)
-    points: np.ndarray  # (N, 3) on the hair cap
+    points: np.ndarray  # (N, 3) where the ray enters the hair
     normals: np.ndarray  # (N, 3)
+    uv: np.ndarray  # (N, 2) of the scalp under the entry point
 
 
-def ellipsoid_roots(origins: np.ndarray, directions: np.ndarray, centre: np.ndarray, radii: np.ndarray):
-    """Entry and exit distances (N,) of rays (N, 3) through an ellipsoid; NaN where they miss."""
-    o = (origins - centre) / radii
-    d = directions / radii
-    a = np.einsum("ij,ij->i", d, d)
-    b = np.einsum("ij,ij->i", o, d)
-    c = np.einsum("ij,ij->i", o, o) - 1.0
-    disc = b * b - a * c
-    with np.errstate(invalid="ignore"):
-        root = np.sqrt(disc)
-    return (-b - root) / a, (-b + root) / a
-
-
-def ellipsoid_normals(points: np.ndarray, centre: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    gradient = (points - centre) / radii**2
-    return gradient / np.linalg.norm(gradient, axis=-1, keepdims=True)
+def _corner_uv(corner_uv: np.ndarray, face: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return np.einsum("nk,nkd->nd", weights, corner_uv[face])
 
 
 def intersect(subject: Subject, origins: np.ndarray, directions: np.ndarray) -> Hits:
-    """Nearest hit of rays ``origins`` (N, 3) + t ``directions`` (N, 3), unit directions."""
+    """Nearest body hit of rays ``origins`` (N, 3) or (3,) + t ``directions`` (N, 3), unit directions."""
     n = len(directions)
     origins = np.broadcast_to(origins, (n, 3))
-    depth = np.full(n, np.inf)
-    part = np.full(n, -1)
-    hair = subject.part("hair")
-    for k in range(len(subject.names)):
-        near, _ = ellipsoid_roots(origins, directions, subject.centres[k], subject.radii[k])
-        closer = (np.nan_to_num(near, nan=np.inf) < depth) & (near > 0)
-        if k == hair:
-            closer[closer] = hair_mask(subject, origins[closer] + directions[closer] * near[closer, None])
-        depth[closer], part[closer] = near[closer], k
-    hit = part >= 0
+    hits = subject.body.closest(origins, directions)
+    hit = hits.hit
+    face = hits.face[hit]
+    depth = np.where(hit, hits.t, np.inf).astype(np.float64)
     points = origins + directions * np.where(hit, depth, 0.0)[:, None]
     normals = np.zeros((n, 3))
-    normals[hit] = smooth_normals(subject, points[hit], part[hit])
-    return Hits(depth=depth, part=part, points=points, normals=normals)
+    smooth = subject.body.interpolate(hits, subject.normals)[hit].astype(np.float64)
+    back = np.einsum("ij,ij->i", subject.face_normals[face], directions[hit]) > 0
+    smooth[back] *= -1.0
+    normals[hit] = smooth / np.maximum(np.linalg.norm(smooth, axis=1, keepdims=True), 1e-12)
+    region = np.full(n, -1, dtype=np.int64)
+    region[hit] = subject.region[face]
+    uv = np.zeros((n, 2))
+    uv[hit] = _corner_uv(subject.corner_uv, face, hits.weights[hit])
+    return Hits(depth=depth, region=region, points=points, normals=normals, uv=uv)
 
 
-def smooth_normals(subject: Subject, points: np.ndarray, part: np.ndarray) -> np.ndarray:
-    """Unit normals (N, 3) at surface points of the given parts, blended across head parts."""
-    normals = np.zeros_like(points)
-    blended = [subject.part(name) for name in BLENDED]
-    for k in range(len(subject.names)):
-        own = part == k
-        if k in blended:
-            relative = (points - subject.centres[k]) / subject.radii[k]
-            k0 = np.linalg.norm(relative, axis=1)
-            k1 = np.linalg.norm(relative / subject.radii[k], axis=1)
-            distance = np.maximum(k0 * (k0 - 1.0) / np.maximum(k1, 1e-12), 0.0)  # ellipsoid distance bound
-            weight = np.where(own | np.isin(part, blended), np.exp(-distance / BLEND), 0.0)
-        else:
-            weight = own.astype(np.float64)
-        if weight.any():
-            normals += weight[:, None] * ellipsoid_normals(points, subject.centres[k], subject.radii[k])
-    return normals / np.linalg.norm(normals, axis=1, keepdims=True)
-
-
-def occluded(subject: Subject, points: np.ndarray, normals: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """Whether surface points (N, 3) are shadowed from the distant direction ``light`` (3,)."""
+def visibility(subject: Subject, points: np.ndarray, normals: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """How much of a distant light from direction ``light`` (3,) reaches surface points (N, 3): 0
+    where the body blocks it, else the hair layer's transmittance along the shadow ray (thin hair
+    casts a partial shadow, thick hair a full one)."""
     origins = points + EPSILON * normals
-    directions = np.broadcast_to(light, points.shape)
-    blocked = np.zeros(len(points), dtype=bool)
-    hair = subject.part("hair")
-    for k in np.flatnonzero(subject.occluder):
-        near, far = ellipsoid_roots(origins, directions, subject.centres[k], subject.radii[k])
-        if k != hair:
-            blocked |= np.nan_to_num(far, nan=-1.0) > EPSILON
-            continue
-        # The cap counts only where the shadow ray crosses it above the hairline.
-        entering = np.nan_to_num(near, nan=-1.0) > EPSILON
-        leaving = ~entering & (np.nan_to_num(far, nan=-1.0) > EPSILON)
-        crossing = np.where(entering, near, np.where(leaving, far, 0.0))
-        candidates = entering | leaving
-        if candidates.any():
-            blocked[candidates] |= hair_mask(subject, origins[candidates] + directions[candidates] * crossing[candidates, None])
-    return blocked
+    directions = np.broadcast_to(np.asarray(light, dtype=np.float64), points.shape)
+    seen = (~subject.body.occluded(origins, directions)).astype(np.float64)
+    if subject.shell is not None and seen.any():
+        free = np.flatnonzero(seen)
+        optical = _hair_depth(subject, origins[free], directions[free], np.full(len(free), np.inf), detail=False)[0]
+        seen[free] = np.exp(-optical)
+    return seen
 
 
-def fuzz_layer(subject: Subject, origins: np.ndarray, directions: np.ndarray, depth: np.ndarray,
-               thickness: float, strands: float) -> Fuzz:
-    """Soft hair: rays passing within ``thickness`` of the hair cap, above the hairline and in
-    front of whatever they hit, gain opacity that falls off with distance and varies by strand."""
-    k = subject.part("hair")
-    centre, radii = subject.centres[k], subject.radii[k]
+def _hair_depth(subject: Subject, origins: np.ndarray, directions: np.ndarray, depth: np.ndarray, detail: bool = True):
+    """Optical depth (N,) of the hair along rays up to ``depth``, and where each ray first meets the
+    shell: (index of the rays that do, entry distance, the shell hits). A ray that starts inside
+    the shell (its first hit leaves it) is counted from its origin. ``detail=False`` takes the
+    strands' mean density instead of their noise (shadows, which blur it anyway)."""
+    shell = subject.shell
+    optical = np.zeros(len(directions))
+    first = shell.closest(origins, directions)
+    meets = np.flatnonzero(first.hit & (first.t < depth))
+    if not len(meets):
+        return optical, meets, np.zeros(0), first
+    d = directions[meets]
+    t_first = first.t[meets].astype(np.float64)
+    leaving = np.einsum("ij,ij->i", subject.shell_face_normals[first.face[meets]], d) > 0
+    start = np.where(leaving, 0.0, t_first)
+    entry = origins[meets] + d * t_first[:, None]
+    second = shell.closest(entry + EPSILON * d, d)
+    t_out = np.where(leaving, t_first, np.where(second.hit, t_first + EPSILON + second.t, np.inf))
+    t_end = np.minimum(t_out, depth[meets])
+    length = np.where(np.isfinite(t_end), t_end - start, 0.0)
+    middle = origins[meets] + d * ((start + length / 2)[:, None])
+    penetration = shell.distance(middle, max_distance=1.0) / SCALE
+    density = strands(subject, subject.local(origins[meets] + d * start[:, None])) if detail else MEAN_STRANDS
+    optical[meets] = HAIR_DENSITY * (length / SCALE) * density * smoothstep(0.0, HAIR_SOFT, penetration)
+    return optical, meets, t_first, first
+
+
+def strands(subject: Subject, local: np.ndarray) -> np.ndarray:
+    """Hair density (N,) in [0.25, 1] at head-local points: noise stretched along y (strands hang)."""
+    stretched = local * np.array([1.0, 0.08, 1.0])
+    fine = value_noise(stretched, 0.0012, subject.skin.seed + 11)
+    coarse = value_noise(stretched, 0.004, subject.skin.seed + 13)
+    return np.clip(0.62 + 0.25 * fine + 0.2 * coarse, 0.25, 1.0)
+
+
+def hair_layer(subject: Subject, origins: np.ndarray, directions: np.ndarray, depth: np.ndarray) -> Fuzz:
+    """The hair each ray crosses before ``depth`` (its body hit; inf where none)."""
     n = len(directions)
     origins = np.broadcast_to(origins, (n, 3))
-    o = (origins - centre) / radii
-    d = directions / radii
-    t = -np.einsum("ij,ij->i", o, d) / np.einsum("ij,ij->i", d, d)
-    closest = o + d * t[:, None]
-    reach = np.linalg.norm(closest, axis=1)
-    distance = (reach - 1.0) * radii.mean()
-    on_cap = centre + radii * closest / reach[:, None]
-    angle = np.arctan2(on_cap[:, 0] - centre[0], on_cap[:, 2] - centre[2])
-    strand = 0.55 + 0.45 * np.sin(strands * angle + 40.0 * on_cap[:, 1]) * np.sin(0.37 * strands * angle)
-    falloff = np.clip(1.0 - distance / thickness, 0.0, 1.0) ** 1.5
-    visible = (distance > 0) & (t > 0) & (t < depth) & hair_mask(subject, on_cap)
-    alpha = np.where(visible, 0.97 * falloff * strand, 0.0)
-    return Fuzz(alpha=alpha, points=on_cap, normals=ellipsoid_normals(on_cap, centre, radii))
+    alpha, points, normals, uv = np.zeros(n), np.zeros((n, 3)), np.zeros((n, 3)), np.zeros((n, 2))
+    if subject.shell is None:
+        return Fuzz(alpha=alpha, points=points, normals=normals, uv=uv)
+    optical, enters, t_in, first = _hair_depth(subject, origins, directions, depth)
+    if len(enters):
+        alpha[enters] = 1.0 - np.exp(-optical[enters])
+        faces = first.face[enters]
+        smooth = np.einsum("nk,nkd->nd", first.weights[enters], subject.shell_normals[subject.shell_faces[faces]])
+        normals[enters] = smooth / np.maximum(np.linalg.norm(smooth, axis=1, keepdims=True), 1e-12)
+        points[enters] = origins[enters] + directions[enters] * t_in[:, None]
+        uv[enters] = _corner_uv(subject.corner_uv, subject.shell_source[faces], first.weights[enters])
+    return Fuzz(alpha=alpha, points=points, normals=normals, uv=uv)
+

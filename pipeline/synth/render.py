@@ -1,7 +1,7 @@
 """Render a subject through a camera: G-buffers, OLAT stacks and environment lighting.
 
 Each pixel is supersampled s x s. A sample sees the solid surface (or nothing)
-through the fuzz layer: its radiance is ``a_f * fuzz + (1 - a_f) * solid`` and
+through the hair layer: its radiance is ``a_f * fuzz + (1 - a_f) * solid`` and
 its coverage ``a_f + (1 - a_f) * hit``. Images are premultiplied (black
 background, as a light stage's); G-buffers are coverage-weighted means over a
 pixel's samples, zero where nothing is covered.
@@ -19,12 +19,10 @@ import numpy as np
 
 from pipeline.camera.eg3d import pixel_rays, split_label
 from pipeline.light.tonemap import unpremultiply
-from pipeline.synth.raycast import fuzz_layer, intersect
+from pipeline.io.datasets import LABELS
+from pipeline.synth.raycast import hair_layer, intersect
 from pipeline.synth.shading import Surface, make_surface, shade
-from pipeline.synth.subject import LABELS, Subject
-
-STRANDS = 70.0  # angular frequency of hair strands in the fuzz layer
-UV_HEIGHT = (-0.6, 0.4)  # body heights mapped to v = 0 .. 1
+from pipeline.synth.subject import REGION, Subject
 
 
 @dataclass(frozen=True)
@@ -36,12 +34,14 @@ class Samples:
     origin: np.ndarray  # (3,) camera centre
     rays: np.ndarray  # (S, 3) unit directions, S = (resolution * supersample)^2
     hit: np.ndarray  # (S,) bool
-    part: np.ndarray  # (S,) part index, -1 where missed
+    region: np.ndarray  # (S,) subject.REGIONS index, -1 where missed
     solid: Surface  # the hit samples only
     fuzz_alpha: np.ndarray  # (S,)
     fuzzy: np.ndarray  # (S,) bool: fuzz_alpha > 0
     fuzz: Surface  # the fuzzy samples only
     depth: np.ndarray  # (S,) ray distance to the solid hit (inf where missed)
+    solid_uv: np.ndarray  # (hit samples, 2) texture coordinates
+    fuzz_uv: np.ndarray  # (fuzzy samples, 2) of the scalp under the hair
 
     @property
     def coverage(self) -> np.ndarray:
@@ -56,9 +56,9 @@ class ViewRender:
     normals: np.ndarray  # (H, W, 3) unit, camera space (OpenCV axes: x right, y down, z forward)
     albedo: np.ndarray  # (H, W, 3) linear
     depth: np.ndarray  # (H, W) camera z
-    uv: np.ndarray  # (H, W, 2) fixed cylindrical parametrisation of the body
+    uv: np.ndarray  # (H, W, 2) the subject's texture coordinates (anny's layout; the torso in its free corner)
     specular: np.ndarray  # (H, W, 2) Blinn-Phong strength and exponent
-    labels: np.ndarray  # (H, W) uint8 semantic labels (subject.LABELS)
+    labels: np.ndarray  # (H, W) uint8 semantic labels (pipeline.io.datasets.LABELS)
 
 
 def trace(subject: Subject, camera: np.ndarray, resolution: int, supersample: int) -> Samples:
@@ -66,16 +66,16 @@ def trace(subject: Subject, camera: np.ndarray, resolution: int, supersample: in
     origin, rays = pixel_rays(camera, resolution, resolution, supersample)
     rays = rays.reshape(-1, 3)
     hits = intersect(subject, origin, rays)
-    hit = hits.part >= 0
-    fuzz = fuzz_layer(subject, origin, rays, hits.depth, subject.fuzz, STRANDS)
+    hit = hits.region >= 0
+    fuzz = hair_layer(subject, origin, rays, hits.depth)
     fuzzy = fuzz.alpha > 0
-    hair = np.full(int(fuzzy.sum()), subject.part("hair"))
+    hair = np.full(int(fuzzy.sum()), REGION["hair"])
     return Samples(
-        resolution=resolution, supersample=supersample, origin=origin, rays=rays, hit=hit, part=hits.part,
-        solid=make_surface(subject, hits.part[hit], hits.points[hit], hits.normals[hit], rays[hit]),
+        resolution=resolution, supersample=supersample, origin=origin, rays=rays, hit=hit, region=hits.region,
+        solid=make_surface(subject, hits.region[hit], hits.points[hit], hits.normals[hit], rays[hit]),
         fuzz_alpha=fuzz.alpha, fuzzy=fuzzy,
         fuzz=make_surface(subject, hair, fuzz.points[fuzzy], fuzz.normals[fuzzy], rays[fuzzy]),
-        depth=hits.depth,
+        depth=hits.depth, solid_uv=hits.uv[hit], fuzz_uv=fuzz.uv[fuzzy],
     )
 
 
@@ -116,19 +116,13 @@ def weighted_image(subject: Subject, samples: Samples, directions: np.ndarray, w
     return pool(samples, blend(samples, solid, fuzz))
 
 
-def label_map(samples: Samples, subject: Subject) -> np.ndarray:
-    """The most common label among each pixel's samples (hair where the fuzz dominates)."""
+def label_map(samples: Samples) -> np.ndarray:
+    """The most common label among each pixel's samples (hair where the hair layer is mostly opaque)."""
     per_sample = np.zeros(len(samples.rays), dtype=np.int64)
-    per_sample[samples.hit] = subject.labels[samples.part[samples.hit]]
-    per_sample[samples.fuzz_alpha > 0.5] = subject.labels[subject.part("hair")]
+    per_sample[samples.hit] = samples.solid.labels
+    per_sample[samples.fuzz_alpha > 0.5] = LABELS.index("hair")
     counts = pool(samples, np.eye(len(LABELS))[per_sample])
     return counts.argmax(axis=-1).astype(np.uint8)
-
-
-def _uv(points: np.ndarray) -> np.ndarray:
-    u = np.arctan2(points[:, 0], points[:, 2]) / (2 * np.pi) + 0.5
-    v = (points[:, 1] - UV_HEIGHT[0]) / (UV_HEIGHT[1] - UV_HEIGHT[0])
-    return np.stack([u, np.clip(v, 0, 1)], axis=1)
 
 
 def render_view(subject: Subject, camera: np.ndarray, directions: np.ndarray, solid_angles: np.ndarray,
@@ -156,7 +150,7 @@ def render_view(subject: Subject, camera: np.ndarray, directions: np.ndarray, so
         normals=np.divide(normals, length, out=np.zeros_like(normals), where=length > 1e-9),
         albedo=pool_mean(samples, solid.albedo, fuzz.albedo),
         depth=pool_mean(samples, camera_z(solid), camera_z(fuzz))[..., 0],
-        uv=pool_mean(samples, _uv(solid.points), _uv(fuzz.points)),
+        uv=pool_mean(samples, samples.solid_uv, samples.fuzz_uv),
         specular=pool_mean(samples, specular(solid), specular(fuzz)),
-        labels=label_map(samples, subject),
+        labels=label_map(samples),
     )

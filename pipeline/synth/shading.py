@@ -1,8 +1,15 @@
-"""Reflectance shared by every rendering path (OLAT stacks, direct environment
+"""Materials and reflectance shared by every rendering path (OLAT stacks, direct environment
 lighting, the face set): Lambertian albedo / pi plus normalised Blinn-Phong
 (e + 8) / (8 pi) (n.h)^e, times n.l and visibility, for a distant light of unit
 irradiance. Because all paths call ``shade``, relighting from OLATs and direct
 integration of an environment agree up to the discretisation of directions.
+
+Materials (``make_surface``) are solid textures in head-local metres, so they do
+not swim between views: skin has a tone from very light to very dark with
+mottling, pores and, for some, freckles, redder cheeks and lips, and an oily
+T-zone (forehead and nose) of stronger specular; brows are painted along the
+brow landmarks; eyes have an iris and a pupil and a wet, sharp highlight; hair
+darkens the scalp under it; clothing is matte with a weave.
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.synth.raycast import occluded
-from pipeline.synth.subject import LABEL, Subject, skin_variation
+from pipeline.synth.raycast import strands, visibility
+from pipeline.synth.subject import LABEL, REGION, REGION_LABEL, Subject, hair_coverage
+from pipeline.synth.texture import fractal_noise, smoothstep, value_noise
 
-SKIN_LABELS = (LABEL["skin"], LABEL["neck"])
+IRIS_RADIUS, PUPIL_RADIUS = 0.0058, 0.0022  # metres, across the eye's front
+BROW_HALF_WIDTH = 0.006  # metres, about the brow line (the landmarks, moved down by BROW_DROP)
+BROW_DROP = 0.002
 
 
 @dataclass(frozen=True)
@@ -27,37 +37,125 @@ class Surface:
     albedo: np.ndarray  # (N, 3) linear
     specular: np.ndarray  # (N,)
     exponent: np.ndarray  # (N,)
+    labels: np.ndarray  # (N,) int, into LABELS
 
 
-def surface_albedo(subject: Subject, part: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Albedo (N, 3) of surface points of the given parts: skin varies, eyes have irises."""
-    albedo = subject.albedo[part].copy()
-    skin = np.isin(subject.labels[part], SKIN_LABELS)
-    albedo[skin] *= skin_variation(subject, points[skin])
-    for name in ("eye_r", "eye_l"):
-        k = subject.part(name)
-        on_eye = part == k
-        if on_eye.any():
-            facing = ((points[on_eye] - subject.centres[k]) / subject.radii[k])[:, 2]
-            albedo[on_eye] = np.where((facing > 0.82)[:, None], subject.iris, albedo[on_eye])
-            albedo[on_eye] = np.where((facing > 0.95)[:, None], 0.01, albedo[on_eye])
-    return np.clip(albedo, 0.0, 0.95)
+def _segment_distance(points: np.ndarray, polyline: np.ndarray) -> np.ndarray:
+    """Distance (N,) from points (N, 3) to a polyline (K, 3)."""
+    best = np.full(len(points), np.inf)
+    for a, b in zip(polyline[:-1], polyline[1:]):
+        ab = b - a
+        t = np.clip((points - a) @ ab / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+        best = np.minimum(best, np.linalg.norm(points - (a + t[:, None] * ab), axis=1))
+    return best
 
 
-def make_surface(subject: Subject, part: np.ndarray, points: np.ndarray, normals: np.ndarray, view: np.ndarray) -> Surface:
-    return Surface(points=points, normals=normals, view=view, albedo=surface_albedo(subject, part, points),
-                   specular=subject.specular[part], exponent=subject.exponent[part])
+def brow_density(subject: Subject, local: np.ndarray) -> np.ndarray:
+    """Eyebrow cover (N,) in [0, 1] at head-local points."""
+    marks = subject.local_landmarks
+    drop = np.array([0.0, BROW_DROP, 0.0])
+    distance = np.minimum(_segment_distance(local, marks[17:22] - drop), _segment_distance(local, marks[22:27] - drop))
+    return subject.hair.brows * (1.0 - smoothstep(0.6 * BROW_HALF_WIDTH, BROW_HALF_WIDTH, distance)) * strands(subject, local)
+
+
+def skin_albedo(subject: Subject, local: np.ndarray) -> np.ndarray:
+    """Skin albedo (N, 3) at head-local points: tone, mottling, pores, freckles, redder cheeks."""
+    look, k = subject.skin, subject.texture
+    marks = subject.local_landmarks
+    variation = 1.0 + k * (0.07 * fractal_noise(local, 0.03, look.seed)[:, None] * np.array([1.0, 1.15, 1.3])
+                           + 0.05 * value_noise(local, 0.0011, look.seed + 1)[:, None])
+    for side in ((1, 31, 41), (15, 35, 46)):  # cheek centres between jaw, nose wing and lower eyelid
+        cheek = marks[list(side)].mean(axis=0)
+        flush = np.exp(-np.sum((local - cheek) ** 2, axis=1) / (2 * 0.018**2))
+        variation = variation * (1.0 + k * look.redness * flush[:, None] * np.array([0.14, -0.08, -0.08]))
+    if look.freckles > 0:
+        spots = smoothstep(0.45, 0.8, value_noise(local, 0.0025, look.seed + 2))
+        upper_face = np.exp(-np.sum((local - marks[29]) ** 2, axis=1) / (2 * 0.035**2))
+        amount = k * look.freckles * spots * upper_face
+        variation = variation * (1.0 - amount[:, None] * np.array([0.3, 0.42, 0.5]))
+    return look.tone * variation
+
+
+def t_zone(subject: Subject, local: np.ndarray) -> np.ndarray:
+    """(N,) in [0, 1]: forehead and nose, where skin is oilier."""
+    marks = subject.local_landmarks
+    nose = np.exp(-(_segment_distance(local, marks[[27, 30]]) / 0.012) ** 2)
+    forehead_centre = marks[27] + np.array([0.0, 0.035, -0.01])
+    forehead = np.exp(-np.sum(((local - forehead_centre) / np.array([0.04, 0.02, 0.05])) ** 2, axis=1))
+    return np.clip(nose + forehead, 0.0, 1.0)
+
+
+def surface_materials(subject: Subject, region: np.ndarray, points: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(albedo (N, 3), specular (N,), exponent (N,), labels (N,)) of surface points in ``region``."""
+    local = subject.local(points)
+    n = len(points)
+    albedo = np.zeros((n, 3))
+    specular = subject.specular[region].astype(np.float64)
+    exponent = subject.exponent[region].astype(np.float64)
+    labels = REGION_LABEL[region].copy()
+    hair = subject.hair
+    skin = np.isin(region, [REGION["skin"], REGION["neck"], REGION["socket"]])
+    if skin.any():
+        tone = skin_albedo(subject, local[skin])
+        own = region[skin]
+        tone[own == REGION["socket"]] *= 0.45
+        tone[own == REGION["neck"]] *= 0.96
+        face = own == REGION["skin"]
+        zone = t_zone(subject, local[skin][face])
+        specular_skin = specular[skin]
+        specular_skin[face] = specular_skin[face] * (1 - zone) + subject.skin.oil * zone
+        specular[skin] = specular_skin
+        brows = np.where(face, brow_density(subject, local[skin]), 0.0)
+        scalp = np.where(face, hair_coverage(local[skin], subject.local_landmarks, hair), 0.0) if hair.thickness > 0 else 0.0
+        cover = np.clip(brows + scalp, 0.0, 1.0)[:, None]
+        tone = tone * (1 - cover) + 0.8 * hair.colour * cover
+        albedo[skin] = tone
+        labels_skin = labels[skin]
+        labels_skin[brows > 0.5] = LABEL["brows"]
+        labels[skin] = labels_skin
+    lips = region == REGION["lips"]
+    if lips.any():
+        albedo[lips] = skin_albedo(subject, local[lips]) * np.array([1.12, 0.62, 0.64]) * 0.85
+    mouth = region == REGION["mouth"]
+    albedo[mouth] = np.array([0.3, 0.07, 0.07]) * (0.5 + subject.skin.tone / subject.skin.tone.max())
+    eye = region == REGION["eye"]
+    if eye.any():
+        poles = subject.local(subject.eye_poles)
+        lateral = np.min([np.linalg.norm((local[eye] - pole)[:, :2], axis=1) for pole in poles], axis=0)
+        veins = 1 - 0.06 * subject.texture * (value_noise(local[eye], 0.002, 5) + 1)
+        fibres = 1 + 0.35 * subject.texture * value_noise(local[eye] * np.array([1, 1, 0]), 0.0008, 7)
+        colour = np.where((lateral < IRIS_RADIUS)[:, None], subject.iris * fibres[:, None],
+                          np.array([0.72, 0.69, 0.66]) * veins[:, None])
+        albedo[eye] = np.where((lateral < PUPIL_RADIUS)[:, None], 0.01, colour)
+    cloth = region == REGION["clothing"]
+    if cloth.any():
+        weave = value_noise(local[cloth] * np.array([1.0, 4.0, 1.0]), 0.002, subject.skin.seed + 3)
+        albedo[cloth] = subject.clothing * (1 + 0.08 * subject.texture * weave)[:, None]
+    on_hair = region == REGION["hair"]
+    if on_hair.any():
+        shine = strands(subject, local[on_hair])
+        albedo[on_hair] = hair.colour * (0.55 + 0.45 * shine)[:, None] if subject.texture else hair.colour
+    return np.clip(albedo, 0.0, 0.95), specular, exponent, labels
+
+
+def make_surface(subject: Subject, region: np.ndarray, points: np.ndarray, normals: np.ndarray, view: np.ndarray) -> Surface:
+    albedo, specular, exponent, labels = surface_materials(subject, region, points)
+    return Surface(points=points, normals=normals, view=view, albedo=albedo, specular=specular, exponent=exponent,
+                   labels=labels)
 
 
 def shade(subject: Subject, surface: Surface, light: np.ndarray, shadows: bool = True) -> np.ndarray:
     """Radiance (N, 3) towards the camera under a unit-irradiance distant light from ``light`` (3,)."""
     cosine = np.clip(surface.normals @ light, 0.0, None)
-    lit = cosine > 0
+    lit = (cosine > 0).astype(np.float64)
     if shadows and lit.any():
-        lit[lit] = ~occluded(subject, surface.points[lit], surface.normals[lit], light)
+        facing = lit > 0
+        lit[facing] = visibility(subject, surface.points[facing], surface.normals[facing], light)
     half = light - surface.view
     half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)  # zero when lit from straight behind
     n_dot_h = np.clip(np.einsum("ij,ij->i", surface.normals, half), 0.0, None)
     lobe = surface.specular * (surface.exponent + 8.0) / (8.0 * np.pi) * n_dot_h**surface.exponent
     brdf = surface.albedo / np.pi + lobe[:, None]
     return brdf * (cosine * lit)[:, None]
+

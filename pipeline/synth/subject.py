@@ -1,150 +1,313 @@
-"""Procedural head-and-shoulders subjects: a union of ellipsoid parts with materials.
+"""Subjects of the synthetic light stage: people from the anny head model (``head.py``)
+with neck, shoulders and clothing, skin, eyes, brows, lips and a hair layer.
 
-Head-local coordinates: y up, the face looks along +z, the head's centre near
-the origin (EG3D's convention for faces). Each part is an axis-aligned
-ellipsoid with a semantic label, a diffuse albedo and a Blinn-Phong specular
-strength and exponent; skin albedo varies smoothly over the surface. The hair
-part is a cap ellipsoid kept only above a hairline (``hair_mask``); a soft,
-strand-modulated fuzz layer around it gives fractional alpha (see raycast.py).
+World coordinates: y up, the face looking along +z (EG3D's convention for faces),
+``SCALE`` world units per metre, each subject placed so that FFHQ's alignment
+centre (the eyes' midpoint moved a tenth of the way towards the mouth) lies at the
+origin, where every camera looks.
+
+The surface is one triangle mesh (the anny head, whose eyeballs, eye sockets and
+mouth are separate parts, and the procedural torso) with a region per triangle:
+
+- the head's regions come from anny's own segmentation of its UV layout (eyes,
+  sockets, mouth and tongue) and from the 68 landmarks: the lips are the head's
+  triangles inside the outer lip contour (points 48-59) in UV space;
+- the torso is neck above a collar line (crew or V) and clothing below it;
+- brows are painted on the skin along the brow landmarks (17-26), not modelled.
+
+Hair is a layer over the scalp: a shell of the head's triangles above a hairline,
+pushed out along the vertex normals by the hair's thickness (which tapers to zero
+at the hairline). A ray crossing the shell is covered by ``1 - exp(-density * L *
+strands * soft)``, with L the path length inside the shell, ``strands`` an
+anisotropic noise (long features along y) and ``soft`` rising from 0 to 1 over the
+first ``HAIR_SOFT`` of penetration; so the hair's edge, its hairline and grazing
+views get fractional alpha (see ``raycast.hair_layer``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 
 import numpy as np
 
-
-from pipeline.io.datasets import LABELS, LANDMARKS  # the data contract: label ids and landmark order
+from pipeline.io.datasets import LABELS
+from pipeline.synth.head import HeadMesh, HeadModel, HeadRanges, with_torso
+from pipeline.synth.head_landmarks import landmarks as head_landmarks
+from pipeline.synth.head_landmarks import surface_landmarks
+from pipeline.synth.meshcast import MeshCaster, vertex_normals
+from pipeline.synth.texture import fractal_noise
 
 LABEL = {name: index for index, name in enumerate(LABELS)}
+
+# World units per metre: the neutral head's FFHQ crop side, 2 max(2 |eye to eye|, 1.8 |eye to mouth|)
+# = 0.243 m, fills EG3D's frame at the origin (RADIUS / FOCAL = 0.633 units).
+SCALE = 2.6
+
+REGIONS = ("skin", "lips", "mouth", "eye", "socket", "neck", "clothing", "hair")
+REGION = {name: index for index, name in enumerate(REGIONS)}
+# The label a region's pixels get (brows are painted on skin: ``shading`` labels them per point).
+REGION_LABEL = np.array([LABEL[n] for n in ("skin", "lips", "lips", "eyes", "skin", "neck", "shoulders", "hair")])
+
+HAIR_DENSITY = 2500.0  # optical depth per metre of hair at full strand density
+HAIR_SOFT = 0.004  # metres of penetration over which the hair's outer layer becomes opaque
+HEAD_AGE = (0.4, 0.95)  # anny's age (MakeHuman's scale: 0.5 is 25 years, 1 is 90): adults
+
+
+@dataclass(frozen=True)
+class SkinLook:
+    tone: np.ndarray  # (3,) linear albedo before variation
+    redness: float  # cheeks
+    freckles: float  # 0: none
+    oil: float  # specular strength of the T-zone (forehead, nose)
+    seed: int  # of the solid textures
+
+
+@dataclass(frozen=True)
+class HairLook:
+    colour: np.ndarray  # (3,) linear albedo
+    thickness: float  # metres over the crown; 0: bald
+    forehead: float  # hairline height above the brows, metres
+    temples: float  # how far the hairline recedes at the temples, metres
+    nape: float  # hairline height above the chin at the back of the head, metres
+    brows: float  # eyebrow density, 0 to 1
+    seed: int  # of the hair's volume
 
 
 @dataclass(frozen=True)
 class Subject:
-    names: tuple[str, ...]  # (K,) part names
-    centres: np.ndarray  # (K, 3)
-    radii: np.ndarray  # (K, 3)
-    labels: np.ndarray  # (K,) int, into LABELS
-    albedo: np.ndarray  # (K, 3) linear RGB, before spatial variation
-    specular: np.ndarray  # (K,) Blinn-Phong strength
-    exponent: np.ndarray  # (K,) Blinn-Phong exponent
-    occluder: np.ndarray  # (K,) bool: casts shadows (tiny facial bumps do not)
-    hairline: np.ndarray  # (3,) hairline heights at the front, side and back of the head
-    skin_waves: np.ndarray  # (W, 4): direction (3) and phase of the albedo variation
-    iris: np.ndarray  # (3,) linear iris colour
-    fuzz: float  # thickness of the soft hair layer (world units)
-    landmarks: np.ndarray  # (len(LANDMARKS), 3) on the surface
+    vertices: np.ndarray  # (V, 3) world
+    faces: np.ndarray  # (F, 3)
+    normals: np.ndarray  # (V, 3) unit vertex normals
+    corner_uv: np.ndarray  # (F, 3, 2) texture coordinates of each triangle's corners (anny's layout; torso apart)
+    region: np.ndarray  # (F,) index into REGIONS
+    landmarks: np.ndarray  # (68, 3) world, iBUG order
+    anchor: np.ndarray  # (3,) the head-local point (metres) at the world origin
+    skin: SkinLook
+    hair: HairLook
+    iris: np.ndarray  # (3,) linear albedo
+    clothing: np.ndarray  # (3,) linear albedo
+    eye_poles: np.ndarray  # (2, 3) world: the front pole of the right and left eyeball (the pupil's centre)
+    shell_vertices: np.ndarray  # (S, 3) world: the hair shell's outer surface (empty: bald)
+    shell_faces: np.ndarray  # (G, 3) into shell_vertices
+    shell_source: np.ndarray  # (G,) the body triangle each shell triangle lies over (for UVs)
+    specular: np.ndarray  # (len(REGIONS),) Blinn-Phong strength per region
+    exponent: np.ndarray  # (len(REGIONS),)
+    texture: float = 1.0  # amplitude of the solid textures (0: flat albedo per region, for closed-form tests)
+    phenotype: dict = field(default_factory=dict)
+    actions: dict = field(default_factory=dict)
 
-    def part(self, name: str) -> int:
-        return self.names.index(name)
+    @cached_property
+    def body(self) -> MeshCaster:
+        return MeshCaster(self.vertices, self.faces)
+
+    @cached_property
+    def shell(self) -> MeshCaster | None:
+        return MeshCaster(self.shell_vertices, self.shell_faces) if len(self.shell_faces) else None
+
+    @cached_property
+    def shell_normals(self) -> np.ndarray:
+        return vertex_normals(self.shell_vertices, self.shell_faces)
+
+    @cached_property
+    def face_normals(self) -> np.ndarray:
+        return _face_normals(self.vertices, self.faces)
+
+    @cached_property
+    def shell_face_normals(self) -> np.ndarray:
+        return _face_normals(self.shell_vertices, self.shell_faces)
+
+    def local(self, points: np.ndarray) -> np.ndarray:
+        """World points (N, 3) in head-local metres (the frame the landmarks and textures use)."""
+        return np.asarray(points) / SCALE + self.anchor
+
+    @property
+    def local_landmarks(self) -> np.ndarray:
+        return self.local(self.landmarks)
 
 
-def _skin_tone(rng: np.random.Generator) -> np.ndarray:
+def _face_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    a, b, c = (vertices[faces[:, k]] for k in range(3))
+    n = np.cross(b - a, c - a)
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-20)
+
+
+@dataclass(frozen=True)
+class Topology:
+    """What every head shares: regions, UVs and eyeballs of anny's head topology."""
+
+    region: np.ndarray  # (F_head,) region of each head triangle (skin, lips, mouth, eye, socket)
+    corner_uv: np.ndarray  # (F_head, 3, 2)
+    eyes: tuple[np.ndarray, np.ndarray]  # vertex ids of the right and the left eyeball
+    skin: np.ndarray  # (F_head,) bool: triangles of the head's outer surface
+
+
+@cache
+def topology() -> Topology:
+    import scipy.sparse as sparse
+    from anny.face_segmentation import get_face_segmentation_mask
+    from scipy.sparse.csgraph import connected_components
+
+    model = HeadModel()
+    anny = model.model
+    faces = model.faces
+
+    def segment(*names: str) -> np.ndarray:
+        return get_face_segmentation_mask(anny, list(names)).cpu().numpy()
+
+    corner_uv = anny.texture_coordinates.cpu().numpy()[anny.face_texture_coordinate_indices.cpu().numpy()]
+    region = np.full(len(faces), REGION["skin"], dtype=np.int8)
+    region[segment("mouth_cavity", "tongue")] = REGION["mouth"]
+    region[segment("eye_cavity.R", "eye_cavity.L")] = REGION["socket"]
+    # Eyeballs: the small closed parts apart from the tongue (anny's segmentation of the right eye is partial).
+    count = faces.max() + 1
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    graph = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(count, count))
+    _, component = connected_components(graph, directed=False)
+    face_component = component[faces[:, 0]]
+    sizes = np.bincount(face_component)
+    outer = int(np.argmax(sizes))
+    tongue = np.unique(face_component[segment("tongue")])
+    eye_parts = [c for c in range(len(sizes)) if c != outer and c not in tongue]
+    if len(eye_parts) != 2:
+        raise RuntimeError(f"expected two eyeballs in anny's head, found {len(eye_parts)} small parts")
+    for c in eye_parts:
+        region[face_component == c] = REGION["eye"]
+    vertices = model.mesh({name: 0.5 for name in model.phenotype_labels}, {}).vertices
+    eyes = sorted((np.unique(faces[face_component == c]) for c in eye_parts), key=lambda ids: vertices[ids, 0].mean())
+    # Lips: the outer surface's triangles inside the outer lip contour, in UV space.
+    lm_faces, lm_weights = surface_landmarks()
+    landmark_uv = np.einsum("nk,nkd->nd", lm_weights, corner_uv[lm_faces])
+    centroids = corner_uv.mean(axis=1)
+    skin = (face_component == outer) & (region == REGION["skin"])
+    region[skin & inside_polygon(centroids, landmark_uv[48:60])] = REGION["lips"]
+    return Topology(region=region, corner_uv=corner_uv.astype(np.float32), eyes=(eyes[0], eyes[1]),
+                    skin=skin)
+
+
+def inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Whether 2D points (N, 2) lie inside a closed polygon (K, 2) (even-odd rule)."""
+    x, y = points[:, 0:1], points[:, 1:2]
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    crosses = (a[:, 1] > y) != (b[:, 1] > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at = a[:, 0] + (y - a[:, 1]) * (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+    return (np.sum(crosses & (x < at), axis=1) % 2) == 1
+
+
+def skin_tone(rng: np.random.Generator) -> np.ndarray:
     """Linear skin albedo from very light to very dark, hue varying a little."""
     darkness = rng.uniform(0.0, 1.0)
     light, dark = np.array([0.62, 0.43, 0.34]), np.array([0.12, 0.065, 0.045])
     return (light * (1 - darkness) + dark * darkness) * rng.uniform(0.93, 1.07, 3)
 
 
-def sample_subject(rng: np.random.Generator) -> Subject:
-    """A subject with random proportions, skin tone, hair colour, hairline and clothing."""
-    s = rng.uniform(0.92, 1.08)  # overall head scale
-    skin = _skin_tone(rng)
-    hair = rng.choice([[0.02, 0.015, 0.01], [0.12, 0.06, 0.03], [0.35, 0.22, 0.1], [0.5, 0.45, 0.4]]) * rng.uniform(0.7, 1.2)
-    lips = skin * np.array([1.1, 0.62, 0.62]) * rng.uniform(0.75, 0.95)
-    eye_x, eye_y, eye_z = 0.047 * s * rng.uniform(0.95, 1.05), 0.025 * s, 0.112 * s
-    eye_r = 0.021 * s
-    mouth_y, mouth_w = -0.078 * s * rng.uniform(0.95, 1.05), 0.036 * s * rng.uniform(0.9, 1.1)
-    jaw = np.array([0.11, 0.115, 0.115]) * s * rng.uniform(0.92, 1.08, 3)
-    parts = [  # name, label, centre, radii, albedo, specular, exponent, occluder
-        ("cranium", "skin", [0, 0.045 * s, -0.032 * s], np.array([0.146, 0.17, 0.158]) * s * rng.uniform(0.95, 1.05, 3), skin, 0.06, 25, True),
-        ("jaw", "skin", [0, -0.055 * s, 0.032 * s], jaw, skin, 0.05, 25, True),
-        ("nose", "skin", [0, -0.012 * s, 0.128 * s], np.array([0.021, 0.05, 0.042]) * s * rng.uniform(0.85, 1.2, 3), skin, 0.1, 35, True),
-        ("ear_r", "skin", [-0.147 * s, 0.0, -0.012], np.array([0.018, 0.045, 0.03]) * s, skin, 0.04, 20, True),
-        ("ear_l", "skin", [0.147 * s, 0.0, -0.012], np.array([0.018, 0.045, 0.03]) * s, skin, 0.04, 20, True),
-        ("eye_r", "eyes", [-eye_x, eye_y, eye_z], [eye_r] * 3, [0.75, 0.72, 0.7], 0.5, 300, False),
-        ("eye_l", "eyes", [eye_x, eye_y, eye_z], [eye_r] * 3, [0.75, 0.72, 0.7], 0.5, 300, False),
-        ("brow_r", "brows", [-eye_x, eye_y + 0.034 * s, eye_z + 0.008 * s], [0.028 * s, 0.007 * s, 0.014 * s], hair, 0.03, 10, False),
-        ("brow_l", "brows", [eye_x, eye_y + 0.034 * s, eye_z + 0.008 * s], [0.028 * s, 0.007 * s, 0.014 * s], hair, 0.03, 10, False),
-        ("lip_upper", "lips", [0, mouth_y + 0.008 * s, 0.137 * s], [mouth_w, 0.009 * s, 0.02 * s], lips, 0.15, 60, False),
-        ("lip_lower", "lips", [0, mouth_y - 0.009 * s, 0.133 * s], [mouth_w * 0.9, 0.011 * s, 0.02 * s], lips, 0.15, 60, False),
-        ("hair", "hair", [0, 0.055 * s, -0.038 * s], np.array([0.156, 0.178, 0.17]) * s * rng.uniform(1.0, 1.06, 3), hair, 0.12, 12, True),
-        ("neck", "neck", [0, -0.2, -0.025], [0.068 * s, 0.15, 0.07 * s], skin, 0.04, 20, True),
-        ("shoulders", "shoulders", [0, -0.415, -0.03], np.array([0.41, 0.13, 0.19]) * rng.uniform(0.88, 1.08, 3), rng.uniform(0.04, 0.6, 3), 0.02, 6, True),
-    ]
-    names = tuple(p[0] for p in parts)
-    centres = np.array([p[2] for p in parts], dtype=np.float64)
-    radii = np.array([p[3] for p in parts], dtype=np.float64)
-    subject = Subject(
-        names=names, centres=centres, radii=radii,
-        labels=np.array([LABEL[p[1]] for p in parts]),
-        albedo=np.clip(np.array([p[4] for p in parts], dtype=np.float64), 0.005, 0.95),
-        specular=np.array([p[5] for p in parts], dtype=np.float64) * rng.uniform(0.7, 1.3),
-        exponent=np.array([p[6] for p in parts], dtype=np.float64),
-        occluder=np.array([p[7] for p in parts]),
-        hairline=np.array([0.075, -0.02, -0.13]) * s + rng.uniform(-0.025, 0.025, 3),
-        skin_waves=np.concatenate([rng.normal(size=(4, 3)) * 18, rng.uniform(0, 2 * np.pi, (4, 1))], axis=1),
-        iris=np.array(rng.choice([[0.09, 0.05, 0.025], [0.05, 0.035, 0.02], [0.08, 0.12, 0.2], [0.07, 0.1, 0.05]])),
-        fuzz=float(rng.uniform(0.014, 0.026)) * s,
-        landmarks=np.zeros((len(LANDMARKS), 3)),
-    )
-    return _with_landmarks(subject)
+HAIR_COLOURS = np.array([[0.02, 0.015, 0.01], [0.06, 0.035, 0.02], [0.12, 0.06, 0.03], [0.35, 0.22, 0.1],
+                         [0.45, 0.2, 0.08], [0.5, 0.45, 0.4]])
 
 
-def _surface_point(subject: Subject, part: str, direction) -> np.ndarray:
-    """The point of a part's ellipsoid surface in (unit) ``direction`` from its centre."""
-    k = subject.part(part)
-    d = np.asarray(direction, dtype=np.float64)
-    d = d / np.linalg.norm(d)
-    return subject.centres[k] + d / np.linalg.norm(d / subject.radii[k])
+def sample_looks(rng: np.random.Generator, age: float) -> tuple[SkinLook, HairLook, np.ndarray, np.ndarray]:
+    tone = skin_tone(rng)
+    skin = SkinLook(tone=tone, redness=float(rng.uniform(0.0, 1.0)),
+                    freckles=float(rng.uniform(0.3, 1.0) if rng.uniform() < 0.25 else 0.0),
+                    oil=float(rng.uniform(0.05, 0.12)), seed=int(rng.integers(2**31)))
+    grey = np.clip((age - 0.6) / 0.35, 0.0, 1.0) * rng.uniform()  # older people greyer, some
+    colour = HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))] * rng.uniform(0.75, 1.2)
+    colour = colour * (1 - grey) + np.array([0.45, 0.43, 0.42]) * grey
+    bald = rng.uniform() < 0.06
+    hair = HairLook(colour=colour, thickness=0.0 if bald else float(rng.uniform(0.008, 0.045)),
+                    forehead=float(rng.uniform(0.045, 0.075)), temples=float(rng.uniform(0.0, 0.025)),
+                    nape=float(rng.uniform(0.0, 0.04)), brows=float(rng.uniform(0.5, 1.0)),
+                    seed=int(rng.integers(2**31)))
+    iris = np.array(rng.choice([[0.09, 0.05, 0.025], [0.05, 0.035, 0.02], [0.08, 0.12, 0.2], [0.07, 0.1, 0.05]]))
+    clothing = rng.uniform(0.02, 0.6, 3)
+    return skin, hair, iris, clothing
 
 
-def _front_point(subject: Subject, x: float, y: float) -> np.ndarray:
-    """The frontmost point (largest z) of the face's parts at the given x and y."""
-    z = -np.inf
-    for k, name in enumerate(subject.names):
-        if name == "hair":
-            continue
-        c, r = subject.centres[k], subject.radii[k]
-        inside = 1.0 - ((x - c[0]) / r[0]) ** 2 - ((y - c[1]) / r[1]) ** 2
-        if inside > 0:
-            z = max(z, c[2] + r[2] * np.sqrt(inside))
-    return np.array([x, y, z])
+REGION_SPECULAR = {"skin": (0.04, 25.0), "lips": (0.15, 60.0), "mouth": (0.2, 40.0), "eye": (0.6, 400.0),
+                   "socket": (0.04, 20.0), "neck": (0.05, 20.0), "clothing": (0.02, 6.0), "hair": (0.12, 12.0)}
 
 
-def _with_landmarks(subject: Subject) -> Subject:
-    """Eye corners, nose tip, mouth corners and chin, on the surface."""
-    eye = subject.centres[subject.part("eye_l")]
-    eye_r = subject.radii[subject.part("eye_l"), 0]
-    lip = subject.part("lip_upper")
-    mouth_x, mouth_y = subject.radii[lip, 0] * 0.95, subject.centres[lip, 1] - 0.006
-    points = [
-        _front_point(subject, -eye[0] - 0.9 * eye_r, eye[1]), _front_point(subject, -eye[0] + 0.9 * eye_r, eye[1]),
-        _front_point(subject, eye[0] - 0.9 * eye_r, eye[1]), _front_point(subject, eye[0] + 0.9 * eye_r, eye[1]),
-        _surface_point(subject, "nose", [0, -0.3, 1]),
-        _front_point(subject, -mouth_x, mouth_y), _front_point(subject, mouth_x, mouth_y),
-        _surface_point(subject, "jaw", [0, -0.75, 0.66]),
-    ]
-    return Subject(**{**subject.__dict__, "landmarks": np.array(points)})
+def hair_coverage(local: np.ndarray, marks: np.ndarray, look: HairLook) -> np.ndarray:
+    """How much hair (V,) in [0, 1] grows at head-local points (V, 3): above a hairline that runs
+    from the forehead over the temples, above the ears and down to the nape; none on the ears."""
+    brow, chin = marks[17:27, 1].mean(), marks[8, 1]
+    angle = np.abs(np.arctan2(local[:, 0], local[:, 2]))  # 0 at the front, pi at the back
+    knots = np.array([0.0, 0.8, 1.3, 1.75, 2.3, np.pi])
+    heights = np.array([brow + look.forehead, brow + look.forehead - look.temples, brow + 0.012, brow + 0.008,
+                        chin + 0.03 + look.nape, chin + 0.01 + look.nape])
+    line = np.interp(angle, knots, heights)
+    coverage = np.clip((local[:, 1] - line) / 0.01, 0.0, 1.0)
+    tragus = marks[[0, 16]]
+    ear = ((np.abs(local[:, 0]) > np.abs(tragus[:, 0]).mean() + 0.002)
+           & (np.abs(local[:, 1] - (tragus[:, 1].mean() - 0.005)) < 0.04)
+           & (np.abs(local[:, 2] - (tragus[:, 2].mean() - 0.02)) < 0.03))
+    return np.where(ear, 0.0, coverage)
 
 
-def hair_mask(subject: Subject, points: np.ndarray) -> np.ndarray:
-    """Whether points (N, 3) on the hair cap lie above the hairline (front, side, back)."""
-    k = subject.part("hair")
-    local = (points - subject.centres[k]) / subject.radii[k]
-    front, side, back = subject.hairline
-    z = np.clip(local[:, 2], -1, 1)
-    height = np.where(z > 0, side + (front - side) * z, side + (back - side) * (-z))
-    return points[:, 1] > height
+def hair_shell(head: HeadMesh, marks: np.ndarray, look: HairLook, skin: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(outer vertices (V, 3) head-local, triangles (G, 3), their body triangles (G,)) of the hair shell."""
+    if look.thickness <= 0:
+        return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32), np.zeros(0, np.int64)
+    coverage = hair_coverage(head.vertices, marks, look)
+    top = np.clip(head.normals[:, 1], 0.0, 1.0)
+    clumps = 1.0 + 0.4 * fractal_noise(head.vertices, 0.025, look.seed, octaves=2)  # uneven volume, not a cap
+    offset = look.thickness * coverage * (0.55 + 0.45 * top) * clumps
+    outer = head.vertices + head.normals * offset[:, None]
+    chosen = np.flatnonzero(skin & (coverage[head.faces].max(axis=1) > 0))
+    return outer.astype(np.float32), head.faces[chosen], chosen
 
 
-def skin_variation(subject: Subject, points: np.ndarray) -> np.ndarray:
-    """Smooth multiplicative albedo variation (N, 3) over the surface: mottling and flushed cheeks."""
-    waves = np.sin(points @ subject.skin_waves[:, :3].T + subject.skin_waves[:, 3]).mean(axis=1)
-    variation = 1.0 + 0.12 * waves[:, None] * np.array([1.0, 1.1, 1.2])
-    for side in (-1, 1):
-        cheek = np.array([0.065 * side, -0.03, 0.1])
-        flush = np.exp(-np.sum((points - cheek) ** 2, axis=1) / (2 * 0.025 ** 2))
-        variation *= 1.0 + flush[:, None] * np.array([0.12, -0.1, -0.1])
-    return variation
+def torso_regions(vertices: np.ndarray, faces: np.ndarray, collar: float, v_neck: float) -> np.ndarray:
+    """Neck above the collar line, clothing below: (F,) regions of the torso's triangles."""
+    centroids = vertices[faces].mean(axis=1)
+    front = np.clip(np.cos(np.arctan2(centroids[:, 0], centroids[:, 2])), 0.0, 1.0)
+    line = collar - v_neck * front**6
+    return np.where(centroids[:, 1] > line, REGION["neck"], REGION["clothing"]).astype(np.int8)
+
+
+def torso_uv(vertices: np.ndarray, faces: np.ndarray, top: float, bottom: float) -> np.ndarray:
+    """(F, 3, 2) texture coordinates of the torso: a cylinder in the UV square's free corner
+    (u in [0.01, 0.31], v in [0.01, 0.5], where anny's head layout has nothing)."""
+    corners = vertices[faces]  # (F, 3, 3)
+    angle = np.arctan2(corners[..., 0], corners[..., 2])
+    # a triangle across the seam at the back takes its corners from one side
+    angle = np.where((np.ptp(angle, axis=1, keepdims=True) > np.pi) & (angle < 0), angle + 2 * np.pi, angle)
+    u = 0.01 + 0.3 * (angle + np.pi) / (3 * np.pi)
+    v = 0.01 + 0.49 * np.clip((corners[..., 1] - bottom) / (top - bottom), 0.0, 1.0)
+    return np.stack([u, v], axis=-1).astype(np.float32)
+
+
+def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -> Subject:
+    """A random person: head shape, expression, skin, hair, eyes, clothing, placed in world units."""
+    ranges = ranges or HeadRanges(age=HEAD_AGE)
+    shared = topology()
+    head = HeadModel().sample(rng, ranges)
+    marks = head_landmarks(head)
+    skin, hair, iris, clothing = sample_looks(rng, head.phenotype.get("age", 0.5))
+    body = with_torso(head)
+    torso_faces = body.faces[len(head.faces):]
+    centre_y = head.vertices[:, 1].min()
+    collar = centre_y - float(rng.uniform(0.01, 0.04))
+    v_neck = float(rng.uniform(0.0, 0.06)) if rng.uniform() < 0.4 else 0.0
+    region = np.concatenate([shared.region, torso_regions(body.vertices, torso_faces, collar, v_neck)])
+    corner_uv = np.concatenate([shared.corner_uv, torso_uv(body.vertices, torso_faces, centre_y + 0.02,
+                                                           body.vertices[:, 1].min())])
+    shell, shell_faces, shell_source = hair_shell(head, marks, hair, shared.skin)
+    eyes = marks[36:42].mean(axis=0), marks[42:48].mean(axis=0)
+    mouth = (marks[48] + marks[54]) / 2
+    middle = (eyes[0] + eyes[1]) / 2
+    anchor = middle + 0.1 * (mouth - middle)
+
+    def world(points: np.ndarray) -> np.ndarray:
+        return ((points - anchor) * SCALE).astype(np.float32)
+
+    specular = np.array([REGION_SPECULAR[name][0] for name in REGIONS]) * rng.uniform(0.8, 1.25)
+    exponent = np.array([REGION_SPECULAR[name][1] for name in REGIONS])
+    return Subject(
+        vertices=world(body.vertices), faces=body.faces, normals=body.normals, corner_uv=corner_uv, region=region,
+        landmarks=world(marks), anchor=anchor.astype(np.float64), skin=skin, hair=hair, iris=iris, clothing=clothing,
+        eye_poles=world(np.stack([head.vertices[ids[np.argmax(head.vertices[ids, 2])]] for ids in shared.eyes])),
+        shell_vertices=world(shell), shell_faces=shell_faces.astype(np.int32), shell_source=shell_source,
+        specular=specular, exponent=exponent, phenotype=head.phenotype, actions=head.actions)

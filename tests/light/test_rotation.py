@@ -1,5 +1,7 @@
 """Turning a map about the vertical turns its light maps and the relit image consistently."""
 
+import dataclasses
+
 import numpy as np
 
 from pipeline.camera.eg3d import camera_label, orbit_camera
@@ -8,12 +10,12 @@ from pipeline.light.pairs import Environment, light_view
 from pipeline.light.prefilter import light_maps
 from pipeline.light.sphere import uniform_light_set
 from pipeline.synth.render import render_view
-from pipeline.synth.subject import Subject, sample_subject
+from pipeline.synth.subject import REGIONS, Subject, sample_subject
 
 
 def lambertian_subject() -> Subject:
     subject = sample_subject(np.random.default_rng(4))
-    return Subject(**{**subject.__dict__, "specular": np.zeros(len(subject.names))})
+    return dataclasses.replace(subject, specular=np.zeros(len(REGIONS)))
 
 
 def lopsided_environment(height: int) -> np.ndarray:
