@@ -80,6 +80,10 @@ class HeadMesh:
 def _anny_head():
     import torch
 
+    from pipeline.synth.meshcast import quiet_warp
+
+    quiet_warp()  # before anny loads its own kernels, so that Warp does not report every module load
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import anny

@@ -16,11 +16,20 @@ from functools import cache
 import numpy as np
 
 
+def quiet_warp() -> None:
+    """Silence Warp's start-up and module-load messages (call before anything initialises it)."""
+    import logging
+
+    import warp as wp
+
+    wp.config.log_level = logging.ERROR
+
+
 @cache
 def _warp():
     import warp as wp
 
-    wp.config.quiet = True
+    quiet_warp()
     wp.init()
     return wp
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.synth.subject import HAIR_DENSITY, HAIR_SOFT, SCALE, Subject
+from pipeline.synth.subject import HAIR_DENSITY, HAIR_FUZZ_DENSITY, HAIR_FUZZ_RAMP, SCALE, Subject
 from pipeline.synth.texture import smoothstep, value_noise
 
 EPSILON = 2e-4  # world units: how far shadow and continuation rays start off a surface
@@ -104,8 +104,10 @@ def _hair_depth(subject: Subject, origins: np.ndarray, directions: np.ndarray, d
     length = np.where(np.isfinite(t_end), t_end - start, 0.0)
     middle = origins[meets] + d * ((start + length / 2)[:, None])
     penetration = shell.distance(middle, max_distance=1.0) / SCALE
+    fuzz = np.einsum("nk,nk->n", first.weights[meets], subject.shell_fuzz[subject.shell_faces[first.face[meets]]])
     density = strands(subject, subject.local(origins[meets] + d * start[:, None])) if detail else MEAN_STRANDS
-    optical[meets] = HAIR_DENSITY * (length / SCALE) * density * smoothstep(0.0, HAIR_SOFT, penetration)
+    profile = HAIR_FUZZ_DENSITY + (1 - HAIR_FUZZ_DENSITY) * smoothstep(0.0, HAIR_FUZZ_RAMP, penetration - fuzz)
+    optical[meets] = HAIR_DENSITY * (length / SCALE) * density * profile
     return optical, meets, t_first, first
 
 

@@ -25,6 +25,7 @@ from pipeline.synth.texture import fractal_noise, smoothstep, value_noise
 IRIS_RADIUS, PUPIL_RADIUS = 0.0058, 0.0022  # metres, across the eye's front
 BROW_HALF_WIDTH = 0.006  # metres, about the brow line (the landmarks, moved down by BROW_DROP)
 BROW_DROP = 0.002
+BROW_LABEL = 0.3  # brow cover above which a point is labelled brows
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def surface_materials(subject: Subject, region: np.ndarray, points: np.ndarray
         tone = tone * (1 - cover) + 0.8 * hair.colour * cover
         albedo[skin] = tone
         labels_skin = labels[skin]
-        labels_skin[brows > 0.5] = LABEL["brows"]
+        labels_skin[brows > BROW_LABEL] = LABEL["brows"]
         labels[skin] = labels_skin
     lips = region == REGION["lips"]
     if lips.any():

@@ -19,8 +19,8 @@ Hair is a layer over the scalp: a shell of the head's triangles above a hairline
 pushed out along the vertex normals by the hair's thickness (which tapers to zero
 at the hairline). A ray crossing the shell is covered by ``1 - exp(-density * L *
 strands * soft)``, with L the path length inside the shell, ``strands`` an
-anisotropic noise (long features along y) and ``soft`` rising from 0 to 1 over the
-first ``HAIR_SOFT`` of penetration; so the hair's edge, its hairline and grazing
+anisotropic noise (long features along y) and ``soft`` the density profile: a few
+percent in the outer fuzz (a few millimetres of stray strands), full below it; so the hair's edge, its hairline and grazing
 views get fractional alpha (see ``raycast.hair_layer``).
 """
 
@@ -35,7 +35,7 @@ from pipeline.io.datasets import LABELS
 from pipeline.synth.head import HeadMesh, HeadModel, HeadRanges, with_torso
 from pipeline.synth.head_landmarks import landmarks as head_landmarks
 from pipeline.synth.head_landmarks import surface_landmarks
-from pipeline.synth.meshcast import MeshCaster, vertex_normals
+from pipeline.synth.meshcast import MeshCaster, quiet_warp, vertex_normals
 from pipeline.synth.texture import fractal_noise
 
 LABEL = {name: index for index, name in enumerate(LABELS)}
@@ -49,8 +49,9 @@ REGION = {name: index for index, name in enumerate(REGIONS)}
 # The label a region's pixels get (brows are painted on skin: ``shading`` labels them per point).
 REGION_LABEL = np.array([LABEL[n] for n in ("skin", "lips", "lips", "eyes", "skin", "neck", "shoulders", "hair")])
 
-HAIR_DENSITY = 2500.0  # optical depth per metre of hair at full strand density
-HAIR_SOFT = 0.004  # metres of penetration over which the hair's outer layer becomes opaque
+HAIR_DENSITY = 1500.0  # optical depth per metre of hair at full strand density
+HAIR_FUZZ_DENSITY = 0.03  # share of the full density in the outer fuzz (stray strands)
+HAIR_FUZZ_RAMP = 0.002  # metres below the fuzz over which the density rises to full
 HEAD_AGE = (0.4, 0.95)  # anny's age (MakeHuman's scale: 0.5 is 25 years, 1 is 90): adults
 
 
@@ -67,6 +68,7 @@ class SkinLook:
 class HairLook:
     colour: np.ndarray  # (3,) linear albedo
     thickness: float  # metres over the crown; 0: bald
+    fuzz: float  # metres of sparse stray strands outside it
     forehead: float  # hairline height above the brows, metres
     temples: float  # how far the hairline recedes at the temples, metres
     nape: float  # hairline height above the chin at the back of the head, metres
@@ -91,6 +93,7 @@ class Subject:
     shell_vertices: np.ndarray  # (S, 3) world: the hair shell's outer surface (empty: bald)
     shell_faces: np.ndarray  # (G, 3) into shell_vertices
     shell_source: np.ndarray  # (G,) the body triangle each shell triangle lies over (for UVs)
+    shell_fuzz: np.ndarray  # (S,) metres of sparse outer fuzz under each shell vertex
     specular: np.ndarray  # (len(REGIONS),) Blinn-Phong strength per region
     exponent: np.ndarray  # (len(REGIONS),)
     texture: float = 1.0  # amplitude of the solid textures (0: flat albedo per region, for closed-form tests)
@@ -145,6 +148,8 @@ class Topology:
 @cache
 def topology() -> Topology:
     import scipy.sparse as sparse
+
+    quiet_warp()  # anny initialises Warp when imported
     from anny.face_segmentation import get_face_segmentation_mask
     from scipy.sparse.csgraph import connected_components
 
@@ -216,6 +221,7 @@ def sample_looks(rng: np.random.Generator, age: float) -> tuple[SkinLook, HairLo
     colour = colour * (1 - grey) + np.array([0.45, 0.43, 0.42]) * grey
     bald = rng.uniform() < 0.06
     hair = HairLook(colour=colour, thickness=0.0 if bald else float(rng.uniform(0.008, 0.045)),
+                    fuzz=float(rng.uniform(0.003, 0.009)),
                     forehead=float(rng.uniform(0.045, 0.075)), temples=float(rng.uniform(0.0, 0.025)),
                     nape=float(rng.uniform(0.0, 0.04)), brows=float(rng.uniform(0.5, 1.0)),
                     seed=int(rng.integers(2**31)))
@@ -246,17 +252,19 @@ def hair_coverage(local: np.ndarray, marks: np.ndarray, look: HairLook) -> np.nd
 
 
 def hair_shell(head: HeadMesh, marks: np.ndarray, look: HairLook, skin: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(outer vertices (V, 3) head-local, triangles (G, 3), their body triangles (G,)) of the hair shell."""
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(outer vertices (V, 3) head-local, triangles (G, 3), their body triangles (G,), the depth of
+    the sparse outer fuzz at each vertex (V,), metres) of the hair shell."""
     if look.thickness <= 0:
-        return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32), np.zeros(0, np.int64)
+        return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32), np.zeros(0, np.int64), np.zeros(0, np.float32)
     coverage = hair_coverage(head.vertices, marks, look)
     top = np.clip(head.normals[:, 1], 0.0, 1.0)
     clumps = 1.0 + 0.4 * fractal_noise(head.vertices, 0.025, look.seed, octaves=2)  # uneven volume, not a cap
-    offset = look.thickness * coverage * (0.55 + 0.45 * top) * clumps
+    fuzz = look.fuzz * coverage
+    offset = look.thickness * coverage * (0.55 + 0.45 * top) * clumps + fuzz
     outer = head.vertices + head.normals * offset[:, None]
     chosen = np.flatnonzero(skin & (coverage[head.faces].max(axis=1) > 0))
-    return outer.astype(np.float32), head.faces[chosen], chosen
+    return outer.astype(np.float32), head.faces[chosen], chosen, fuzz.astype(np.float32)
 
 
 def torso_regions(vertices: np.ndarray, faces: np.ndarray, collar: float, v_neck: float) -> np.ndarray:
@@ -294,7 +302,7 @@ def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -
     region = np.concatenate([shared.region, torso_regions(body.vertices, torso_faces, collar, v_neck)])
     corner_uv = np.concatenate([shared.corner_uv, torso_uv(body.vertices, torso_faces, centre_y + 0.02,
                                                            body.vertices[:, 1].min())])
-    shell, shell_faces, shell_source = hair_shell(head, marks, hair, shared.skin)
+    shell, shell_faces, shell_source, shell_fuzz = hair_shell(head, marks, hair, shared.skin)
     eyes = marks[36:42].mean(axis=0), marks[42:48].mean(axis=0)
     mouth = (marks[48] + marks[54]) / 2
     middle = (eyes[0] + eyes[1]) / 2
@@ -310,4 +318,5 @@ def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -
         landmarks=world(marks), anchor=anchor.astype(np.float64), skin=skin, hair=hair, iris=iris, clothing=clothing,
         eye_poles=world(np.stack([head.vertices[ids[np.argmax(head.vertices[ids, 2])]] for ids in shared.eyes])),
         shell_vertices=world(shell), shell_faces=shell_faces.astype(np.int32), shell_source=shell_source,
+        shell_fuzz=shell_fuzz,
         specular=specular, exponent=exponent, phenotype=head.phenotype, actions=head.actions)
