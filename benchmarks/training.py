@@ -7,7 +7,8 @@ beside the computation saves.
 Part 1 builds each stage's models exactly as the stage does (``cfg.model.build()``
 from the profile-resolved params) and times whole training steps (forward,
 losses, backward, optimiser steps, the critic's too where the profile has one)
-on random batches of the profile's batch and crop; it prints milliseconds per
+on random batches of the profile's batch and crop, in the stage's precision
+(and, for a stage in bfloat16, in float32 too, with the ratio); it prints milliseconds per
 step, the convolutions' floating-point operations per step (counted by hooks),
 the hours ``steps`` would take here, and an estimate for one GPU from those
 operations at an assumed sustained rate (``ASSUMED_GPU_FLOPS``; an estimate, not
@@ -104,26 +105,29 @@ def stage_cases(params, crop: int | None = None):
     ]
 
 
-def time_steps(case, device: str, steps: int) -> tuple[float, float]:
-    """Seconds per step, and floating-point operations per step."""
+def time_steps(case, device: str, steps: int, precision: str | None = None) -> tuple[float, float]:
+    """Seconds per step, and floating-point operations per step, in the stage's precision (or ``precision``)."""
     name, cfg, modules, step, batch = case
     optimizers = {k: adam(m, 1e-4, (0.5, 0.9) if k == "critic" else (0.9, 0.999)) for k, m in modules.items()}
-    trainer = Trainer(modules, optimizers, TrainSettings(steps, cfg.batch, steps, 0, name), device)
+    precision = precision or getattr(cfg, "precision", "float32")
+    trainer = Trainer(modules, optimizers, TrainSettings(steps, cfg.batch, steps, 0, name, precision=precision), device)
     batch = trainer.place(batch)  # on the device, in the engine's layout
-    flops = conv_flops(modules, step, trainer, batch)  # also the warm-up: allocations, kernel choices
+    with trainer.autocast():
+        flops = conv_flops(modules, step, trainer, batch)  # also the warm-up: allocations, kernel choices
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(steps):
-        step(trainer, batch)
+        with trainer.autocast():  # as Trainer.fit runs a step
+            step(trainer, batch)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     return (time.perf_counter() - start) / steps, flops
 
 
-def scaled_step(case, device: str, steps: int, crop: int | None) -> tuple[float, float]:
+def scaled_step(case, device: str, steps: int, crop: int | None, precision: str | None = None) -> tuple[float, float]:
     """``time_steps``, scaled to the profile's crop by the pixel count when timed at ``crop``."""
-    seconds, flops = time_steps(case, device, steps)
+    seconds, flops = time_steps(case, device, steps, precision)
     scale = (case[1].crop / crop) ** 2 if crop else 1.0
     return seconds * scale, flops * scale
 
@@ -151,7 +155,7 @@ def loader_overlap(data: Path, steps: int, params) -> None:
         for workers in (0, 1):
             modules = build()
             trainer = Trainer(modules, {k: adam(v, 1e-3) for k, v in modules.items()},
-                              TrainSettings(steps, cfg.batch, steps, 0, name, workers))
+                              TrainSettings(steps, cfg.batch, steps, 0, name, workers, getattr(cfg, "precision", "float32")))
             with tempfile.TemporaryDirectory() as work:
                 start = time.perf_counter()
                 trainer.fit(dataset(), step, Path(work), "benchmark")
@@ -187,6 +191,10 @@ def main() -> None:
               f"{seconds * 1000:,.0f} ms/step here ({flops / seconds / 1e9:.0f} GFLOP/s); {cfg.steps:,} steps = "
               f"{cfg.steps * seconds / 3600:,.1f} h here, about {cfg.steps * gpu / 3600:,.1f} h on one H100 "
               f"at an assumed {ASSUMED_GPU_FLOPS / 1e12:.0f} TFLOP/s")
+        if getattr(cfg, "precision", "float32") != "float32":
+            fp32, _ = scaled_step(case, execution.device, args.steps, args.crop, "float32")
+            print(f"  in {cfg.precision}: {seconds * 1000:,.0f} ms/step; in float32 {fp32 * 1000:,.0f} ms/step: "
+                  f"{fp32 / seconds:.2f}x faster in {cfg.precision}")
         if baselines:
             old_seconds, old_flops = scaled_step(baselines[index], execution.device, args.steps, args.crop)
             old_cfg = baselines[index][1]

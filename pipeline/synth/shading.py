@@ -91,6 +91,10 @@ def surface_materials(subject: Subject, region: np.ndarray, points: np.ndarray
     """(albedo (N, 3), specular (N,), exponent (N,), labels (N,)) of surface points in ``region``."""
     local = subject.local(points)
     n = len(points)
+    torso = np.isin(region, [REGION["neck"], REGION["clothing"]])
+    if subject.collar is not None and torso.any():  # the collar's edge per point, not per triangle
+        region = region.copy()
+        region[torso] = np.where(subject.collar.clothed(local[torso]), REGION["clothing"], REGION["neck"])
     albedo = np.zeros((n, 3))
     specular = subject.specular[region].astype(np.float64)
     exponent = subject.exponent[region].astype(np.float64)

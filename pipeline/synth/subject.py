@@ -12,7 +12,8 @@ mouth are separate parts, and the procedural torso) with a region per triangle:
 - the head's regions come from anny's own segmentation of its UV layout (eyes,
   sockets, mouth and tongue) and from the 68 landmarks: the lips are the head's
   triangles inside the outer lip contour (points 48-59) in UV space;
-- the torso is neck above a collar line (crew or V) and clothing below it;
+- the torso is neck above a collar line (crew or V) and clothing below it and on
+  the shoulders (``Collar``, decided per point for a smooth edge);
 - brows are painted on the skin along the brow landmarks (17-26), not modelled.
 
 Hair is a layer over the scalp: a shell of the head's triangles above a hairline,
@@ -32,7 +33,7 @@ from functools import cache, cached_property
 import numpy as np
 
 from pipeline.io.datasets import LABELS
-from pipeline.synth.head import HeadMesh, HeadModel, HeadRanges, with_torso
+from pipeline.synth.head import HeadMesh, HeadModel, HeadRanges, neck_opening, with_torso
 from pipeline.synth.head_landmarks import landmarks as head_landmarks
 from pipeline.synth.head_landmarks import surface_landmarks
 from pipeline.synth.meshcast import MeshCaster, quiet_warp, vertex_normals
@@ -89,6 +90,7 @@ class Subject:
     hair: HairLook
     iris: np.ndarray  # (3,) linear albedo
     clothing: np.ndarray  # (3,) linear albedo
+    collar: Collar | None  # where clothing starts on the torso (None: wherever the regions say)
     eye_poles: np.ndarray  # (2, 3) world: the front pole of the right and left eyeball (the pupil's centre)
     shell_vertices: np.ndarray  # (S, 3) world: the hair shell's outer surface (empty: bald)
     shell_faces: np.ndarray  # (G, 3) into shell_vertices
@@ -267,12 +269,30 @@ def hair_shell(head: HeadMesh, marks: np.ndarray, look: HairLook, skin: np.ndarr
     return outer.astype(np.float32), head.faces[chosen], chosen, fuzz.astype(np.float32)
 
 
-def torso_regions(vertices: np.ndarray, faces: np.ndarray, collar: float, v_neck: float) -> np.ndarray:
-    """Neck above the collar line, clothing below: (F,) regions of the torso's triangles."""
-    centroids = vertices[faces].mean(axis=1)
-    front = np.clip(np.cos(np.arctan2(centroids[:, 0], centroids[:, 2])), 0.0, 1.0)
-    line = collar - v_neck * front**6
-    return np.where(centroids[:, 1] > line, REGION["neck"], REGION["clothing"]).astype(np.int8)
+@dataclass(frozen=True)
+class Collar:
+    """Where clothing starts on the torso (head-local metres): below a collar line round the neck
+    (crew, or dipping at the front for a V), and everywhere wider than the neck (the shoulders)."""
+
+    height: float  # of the collar line at the back and sides
+    v_depth: float  # how far it dips at the front (0: a crew neck)
+    centre: tuple[float, float]  # (x, z) of the neck's axis
+    half: tuple[float, float]  # (x, z) half-extents of the neck
+    shoulders: float = 1.35  # clothing beyond this multiple of the neck's extent
+
+    def clothed(self, points: np.ndarray) -> np.ndarray:
+        x, z = points[:, 0] - self.centre[0], points[:, 2] - self.centre[1]
+        front = np.clip(np.cos(np.arctan2(x, z)), 0.0, 1.0)
+        below = points[:, 1] < self.height - self.v_depth * front**6
+        wide = np.hypot(x / self.half[0], z / self.half[1]) > self.shoulders
+        return below | wide
+
+
+def torso_regions(vertices: np.ndarray, faces: np.ndarray, collar: Collar) -> np.ndarray:
+    """Neck or clothing: (F,) regions of the torso's triangles, by their centroids (``shading``
+    decides again per point, for a smooth edge)."""
+    clothed = collar.clothed(vertices[faces].mean(axis=1))
+    return np.where(clothed, REGION["clothing"], REGION["neck"]).astype(np.int8)
 
 
 def torso_uv(vertices: np.ndarray, faces: np.ndarray, top: float, bottom: float) -> np.ndarray:
@@ -297,9 +317,11 @@ def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -
     body = with_torso(head)
     torso_faces = body.faces[len(head.faces):]
     centre_y = head.vertices[:, 1].min()
-    collar = centre_y - float(rng.uniform(0.01, 0.04))
-    v_neck = float(rng.uniform(0.0, 0.06)) if rng.uniform() < 0.4 else 0.0
-    region = np.concatenate([shared.region, torso_regions(body.vertices, torso_faces, collar, v_neck)])
+    neck_centre, neck_half = neck_opening(head.vertices, head.faces)
+    collar = Collar(height=centre_y - float(rng.uniform(0.01, 0.04)),
+                    v_depth=float(rng.uniform(0.0, 0.06)) if rng.uniform() < 0.4 else 0.0,
+                    centre=(float(neck_centre[0]), float(neck_centre[2])), half=(float(neck_half[0]), float(neck_half[2])))
+    region = np.concatenate([shared.region, torso_regions(body.vertices, torso_faces, collar)])
     corner_uv = np.concatenate([shared.corner_uv, torso_uv(body.vertices, torso_faces, centre_y + 0.02,
                                                            body.vertices[:, 1].min())])
     shell, shell_faces, shell_source, shell_fuzz = hair_shell(head, marks, hair, shared.skin)
@@ -316,6 +338,7 @@ def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -
     return Subject(
         vertices=world(body.vertices), faces=body.faces, normals=body.normals, corner_uv=corner_uv, region=region,
         landmarks=world(marks), anchor=anchor.astype(np.float64), skin=skin, hair=hair, iris=iris, clothing=clothing,
+        collar=collar,
         eye_poles=world(np.stack([head.vertices[ids[np.argmax(head.vertices[ids, 2])]] for ids in shared.eyes])),
         shell_vertices=world(shell), shell_faces=shell_faces.astype(np.int32), shell_source=shell_source,
         shell_fuzz=shell_fuzz,
