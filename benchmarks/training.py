@@ -36,7 +36,7 @@ from pipeline.models.matting import MattingBatch, MattingLossWeights
 from pipeline.models.relighting import LIGHT_MAPS
 from pipeline.relighting.data import RelightBatch
 from pipeline.relighting.training import ShadingWeights, albedo_step, geometry_step, shading_step
-from pipeline.training import Trainer, TrainSettings, adam
+from pipeline.training import CropPlan, Trainer, TrainSettings, adam
 
 SHADING_CRITIC_CHANNELS = 3
 # For the GPU estimate: an assumed sustained rate for convolutions in TF32 on one H100 (about a
@@ -148,7 +148,7 @@ def loader_overlap(data: Path, steps: int, params) -> None:
                                                             data / "processed/trimaps", "train"), recipe, 0)),
         "train_geometry": (lambda: {"geometry": g.model.build()}, partial(geometry_step, l1=1.0, angular=1.0), g,
                            lambda: RelightCrops(training_refs(data / "processed/relight", data / "raw/lightstage",
-                                                              data / "interim/lightmaps", g.crop), g.crop, 0)),
+                                                              data / "interim/lightmaps", g.crop), CropPlan(g.batch, g.crop), 0)),
     }
     for name, (build, step, cfg, dataset) in loops.items():
         seconds = {}

@@ -99,6 +99,46 @@ def training_setup(name: str, net: torch.nn.Module, rate: float, schedule: Sched
     return modules, optimizers
 
 
+@dataclass(frozen=True)
+class CropPhase:
+    """An early phase of progressive resizing: ``steps`` steps on crops of ``crop`` pixels."""
+
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
+    steps: int
+    crop: int
+
+
+@dataclass(frozen=True)
+class CropPlan:
+    """The crop side at every step: each early phase's crop for its steps, in order, then ``crop``
+    (progressive resizing: a fully convolutional net learns local statistics on small, cheap crops
+    first). Items address it by global sample index, so the plan holds on any split and resume."""
+
+    batch: int  # the total batch: sample ``i`` belongs to step ``i // batch``
+    crop: int
+    early: tuple[CropPhase, ...] = ()
+
+    def at_step(self, step: int) -> int:
+        end = 0
+        for phase in self.early:
+            end += phase.steps
+            if step < end:
+                return phase.crop
+        return self.crop
+
+    def at_index(self, index: int) -> int:
+        return self.at_step(index // self.batch)
+
+    def pixel_share(self, steps: int) -> float:
+        """Pixels trained over ``steps`` steps as a share of training on ``crop`` throughout (the cost ratio)."""
+        total, start = 0, 0
+        for phase in self.early:
+            total += max(0, min(phase.steps, steps - start)) * phase.crop**2
+            start += phase.steps
+        return (total + max(0, steps - start) * self.crop**2) / (steps * self.crop**2)
+
+
 class Stateful(Protocol):
     def state_dict(self) -> dict: ...
     def load_state_dict(self, state: dict) -> Any: ...

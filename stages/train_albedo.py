@@ -36,7 +36,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     work = ctx.work_dir or outputs["albedo"]
     chain = RelightingChain(geometry) if cfg.normals == "predicted" else None
     result = fit_net(trainer, step, ALBEDO_FIELDS, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history,
-                     chain)
+                     chain, early_crops=tuple(cfg.early_crops))
     checkpoint.save(outputs["albedo"] / MODEL_FILE,
                     checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     chain = RelightingChain(geometry.cpu(), net)

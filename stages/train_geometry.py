@@ -33,7 +33,8 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     trainer = Trainer(*training_setup("geometry", net, cfg.learning_rate, cfg.schedule), settings, ctx.execution.device)
     step = partial(geometry_step, l1=cfg.loss_l1, angular=cfg.loss_angular)
     work = ctx.work_dir or outputs["geometry"]
-    result = fit_net(trainer, step, GEOMETRY_FIELDS, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history)
+    result = fit_net(trainer, step, GEOMETRY_FIELDS, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history,
+                     early_crops=tuple(cfg.early_crops))
     checkpoint.save(outputs["geometry"] / MODEL_FILE,
                     checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     chain = RelightingChain(net)

@@ -41,7 +41,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     if cfg.crop > height:
         raise DataError(f"{inputs['relight']}: images are {height} px, smaller than train_matting.crop = {cfg.crop}")
     recipe = BatchRecipe(batch=cfg.batch, crop=cfg.crop, band_fraction=tuple(cfg.band_fraction),
-                         coarse_share=cfg.coarse_share, texture_share=cfg.texture_share)
+                         coarse_share=cfg.coarse_share, texture_share=cfg.texture_share, early_crops=tuple(cfg.early_crops))
     identity = run_identity(ctx.base, cfg, "train_matting", inputs)
     torch.manual_seed(ctx.base.seed)
     model = cfg.model.build()
@@ -58,7 +58,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                     checkpoint.model_payload(saved.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     curve, finals = history_summary(work)
     metrics = {"parameters": sum(p.numel() for p in model.parameters()), "training_samples": len(refs),
-               "steps": cfg.steps, "resumed_from_step": resumed, **finals}
+               "steps": cfg.steps, "pixel_share": recipe.crops.pixel_share(cfg.steps), "resumed_from_step": resumed, **finals}
     return StageResult(metrics=metrics, plot=curve)
 
 

@@ -45,7 +45,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     work = ctx.work_dir or outputs["shading"]
     predicted = chain if cfg.intrinsics == "predicted" else None
     result = fit_net(trainer, partial(shading_step, weights=weights), SHADING_FIELDS, refs, cfg.crop, ctx.base.seed, work,
-                     identity.fingerprint, ctx.log_history, predicted, light_maps=True)
+                     identity.fingerprint, ctx.log_history, predicted, light_maps=True, early_crops=tuple(cfg.early_crops))
     checkpoint.save(outputs["shading"] / MODEL_FILE,
                     checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     chain, preview = RelightingChain(chain.geometry.cpu(), chain.albedo.cpu(), net), []

@@ -192,3 +192,15 @@ def test_stage_stops_before_any_work_on_bad_params(repo):
     assert "params.yaml: synth.lights" in done.stderr
     assert not (repo / "data" / "raw").exists()
     assert (metrics.read_bytes() if metrics.exists() else None) == before
+
+
+@pytest.mark.parametrize("section, phases, message", [
+    ("train_geometry", [{"steps": 10, "crop": 32}], r"early_crops\[0\]: crop must be a multiple of 64"),
+    ("train_matting", [{"steps": 10, "crop": 64}], r"early_crops\[0\]: .*at most crop \(48\)"),
+    ("train_matting", [{"steps": 5000, "crop": 32}], r"early_crops: their steps \(5000\) must end before steps"),
+    ("train_matting", [{"steps": 10, "size": 32}], r"early_crops\.0\.crop: Field required"),
+])
+def test_early_crops_must_fit_the_model_and_the_run(params_file, section, phases, message):
+    set_params(params_file, (section, "early_crops"), phases)
+    with pytest.raises(ConfigError, match=f"{section}.*{message}"):
+        load_params(params_file)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from pipeline.models import checkpoint
-from pipeline.training import HISTORY_FILE, STATE_FILE, Schedule
+from pipeline.training import HISTORY_FILE, STATE_FILE, CropPhase, CropPlan, Schedule
 from tests.conftest import ROOT, tool_env
 from tests.tiny_gan import R1_EVERY, Ring, gan_step, new_trainer, weights
 
@@ -22,6 +22,14 @@ def test_schedules():
     assert cosine.factor(50, 100) == pytest.approx(0.55)
     warm = Schedule("constant", warmup=4)
     assert [warm.factor(s, 100) for s in range(6)] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
+
+
+def test_crop_plan_runs_its_phases_in_order_by_global_sample_index():
+    plan = CropPlan(batch=4, crop=48, early=(CropPhase(steps=3, crop=16), CropPhase(steps=2, crop=32)))
+    assert [plan.at_step(s) for s in range(7)] == [16, 16, 16, 32, 32, 48, 48]
+    assert [plan.at_index(i) for i in (0, 11, 12, 19, 20)] == [16, 16, 32, 32, 48]  # sample i is in step i // 4
+    assert plan.pixel_share(10) == pytest.approx((3 * 16**2 + 2 * 32**2 + 5 * 48**2) / (10 * 48**2))
+    assert CropPlan(batch=4, crop=48).pixel_share(10) == 1.0
 
 
 def test_every_optimizer_follows_its_own_schedule(tmp_path):

@@ -24,7 +24,7 @@ from pipeline.matting.guidance import colour_guidance
 from pipeline.matting.trimap import (band_width, coarse_segmentation, coarse_trimap, trimap_classes, trimap_from_alpha,
                                      true_trimap_classes, UNKNOWN)
 from pipeline.models.matting import MattingBatch
-from pipeline.training import KeyedDataset
+from pipeline.training import CropPhase, CropPlan, KeyedDataset
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,11 @@ class BatchRecipe:
     thin_fraction: float = 0.02
     jitter_fraction: float = 0.02
     coarse_band_fraction: float = 0.04
+    early_crops: tuple[CropPhase, ...] = ()  # progressive resizing: smaller crops first (CropPlan)
+
+    @property
+    def crops(self) -> CropPlan:
+        return CropPlan(self.batch, self.crop, self.early_crops)
 
 
 def _input_trimap(source: InMemory | OnDisk, k: int, alpha: np.ndarray, rng: np.random.Generator,
@@ -212,7 +217,8 @@ def to_batch(images, trimaps, alphas, foregrounds, backgrounds) -> MattingBatch:
     )
 
 
-def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe: BatchRecipe) -> dict[str, np.ndarray]:
+def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe: BatchRecipe, crop: int
+                     ) -> dict[str, np.ndarray]:
     """One training crop: a random sample re-composited over another's background or a texture,
     randomly mirrored, cropped around the band of its input trimap. Only the crop of the colour
     layers is read (``source``: ``InMemory`` or ``OnDisk``)."""
@@ -221,15 +227,15 @@ def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe
     height, width = alpha.shape
     texture = rng.uniform() < recipe.texture_share
     other = None if texture else int(rng.integers(len(source)))
-    background = random_texture(rng, recipe.crop, recipe.crop, frame=height) if texture else None
+    background = random_texture(rng, crop, crop, frame=height) if texture else None
     trimap = _input_trimap(source, k, alpha, rng, recipe)
     flip = rng.uniform() < 0.5
     if flip:
         alpha, trimap = alpha[:, ::-1], trimap[:, ::-1]
-    y, x = _crop_origin(trimap == UNKNOWN, recipe.crop, rng)
-    rows, columns = slice(y, y + recipe.crop), slice(x, x + recipe.crop)
+    y, x = _crop_origin(trimap == UNKNOWN, crop, rng)
+    rows, columns = slice(y, y + crop), slice(x, x + crop)
     if flip:  # the same columns of the unmirrored foreground, mirrored
-        f = source.foreground(k, (rows, slice(width - x - recipe.crop, width - x)))[:, ::-1]
+        f = source.foreground(k, (rows, slice(width - x - crop, width - x)))[:, ::-1]
     else:
         f = source.foreground(k, (rows, columns))
     b = background if texture else source.background(other, (rows, columns))
@@ -240,7 +246,7 @@ def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe
 
 def sample_batch(samples: list[MattingSample], rng: np.random.Generator, recipe: BatchRecipe) -> MattingBatch:
     """A random training batch from samples in memory (all from one generator)."""
-    examples = [training_example(InMemory(samples), rng, recipe) for _ in range(recipe.batch)]
+    examples = [training_example(InMemory(samples), rng, recipe, recipe.crop) for _ in range(recipe.batch)]
     return to_batch(**{key: [e[key] for e in examples] for key in examples[0]})
 
 
@@ -252,10 +258,10 @@ class MattingCrops(KeyedDataset):
 
     def __init__(self, refs: list[MattingRef], recipe: BatchRecipe, seed: int):
         super().__init__(seed)
-        self.source, self.recipe = OnDisk(refs), recipe
+        self.source, self.recipe, self.crops = OnDisk(refs), recipe, recipe.crops
 
     def item(self, rng: np.random.Generator, index: int) -> tuple[dict[str, np.ndarray], float]:
-        return training_example(self.source, rng, self.recipe), float(rng.uniform())
+        return training_example(self.source, rng, self.recipe, self.crops.at_index(index)), float(rng.uniform())
 
     def collate(self, items: list) -> MattingBatch:
         batch = to_batch(**{key: [e[key] for e, _ in items] for key in items[0][0]})

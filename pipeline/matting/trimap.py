@@ -8,6 +8,7 @@ the last non-zero alpha and ``width`` pixels inside the solid foreground.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -20,13 +21,23 @@ def disc(radius: int) -> np.ndarray:
     return x * x + y * y <= radius * radius
 
 
-def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    return ndimage.binary_dilation(mask, structure=disc(radius)) if radius > 0 else mask.copy()
+# Binary morphology with a disc, by OpenCV on uint8 masks: the same pixels as scipy.ndimage's binary
+# morphology (checked in tests/matting/test_trimap.py) at about 8x the speed (this runs for every
+# training crop).
+
+def dilate(mask: np.ndarray, radius: int, outside: int = 0) -> np.ndarray:
+    if radius <= 0:
+        return mask.copy()
+    kernel = disc(radius).astype(np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=outside).astype(bool)
 
 
-def erode(mask: np.ndarray, radius: int) -> np.ndarray:
-    # Outside the frame counts as foreground: a subject cut by the frame has no matte edge there.
-    return ndimage.binary_erosion(mask, structure=disc(radius), border_value=1) if radius > 0 else mask.copy()
+def erode(mask: np.ndarray, radius: int, outside: int = 1) -> np.ndarray:
+    """By default outside the frame counts as foreground: a subject cut by the frame has no matte edge there."""
+    if radius <= 0:
+        return mask.copy()
+    kernel = disc(radius).astype(np.uint8)
+    return cv2.erode(mask.astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=outside).astype(bool)
 
 
 def trimap_from_alpha(alpha: np.ndarray, width: int, fg_threshold: float = 0.95) -> np.ndarray:
@@ -49,7 +60,7 @@ def coarse_segmentation(alpha: np.ndarray, rng: np.random.Generator, thin_radius
     """A simulated off-the-shelf person segmentation (bool (H, W)): alpha binarised at 0.5,
     opened so that parts thinner than ~2 ``thin_radius`` vanish, then its outline pushed in or
     out by up to ``jitter`` pixels along a smooth random field."""
-    mask = ndimage.binary_opening(alpha >= 0.5, structure=disc(thin_radius))
+    mask = dilate(erode(alpha >= 0.5, thin_radius, outside=0), thin_radius)  # an opening
     inside = ndimage.distance_transform_edt(mask)
     outside = ndimage.distance_transform_edt(~mask)
     signed = np.where(mask, inside, -outside)

@@ -22,7 +22,7 @@ from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.equirect import pixel_solid_angles
 from pipeline.light.pairs import Environment, load_environments
 from pipeline.light.tonemap import LUMINANCE, unpremultiply
-from pipeline.training import KeyedDataset
+from pipeline.training import CropPlan, KeyedDataset
 
 
 def light_scale(env: np.ndarray) -> float:
@@ -208,16 +208,17 @@ class RelightCrops(KeyedDataset):
 
     purpose = "relight-crops"
 
-    def __init__(self, refs: list[SampleRef], crop: int, seed: int, intrinsics: Path | None = None,
+    def __init__(self, refs: list[SampleRef], crops: CropPlan, seed: int, intrinsics: Path | None = None,
                  fields: tuple[str, ...] = FIELDS):
         super().__init__(seed)
-        self.refs, self.crop, self.intrinsics, self.fields = refs, crop, intrinsics, tuple(fields)
+        self.refs, self.crops, self.intrinsics, self.fields = refs, crops, intrinsics, tuple(fields)
 
     def item(self, rng: np.random.Generator, index: int) -> tuple[dict[str, np.ndarray], float]:
         k = int(rng.integers(len(self.refs)))
         ref = self.refs[k]
-        y, x = _crop_origin(_read(ref.view["alpha"], WHOLE), self.crop, rng)
-        arrays = load_fields(ref, (slice(y, y + self.crop), slice(x, x + self.crop)), self.fields, self.intrinsics, k)
+        crop = self.crops.at_index(index)
+        y, x = _crop_origin(_read(ref.view["alpha"], WHOLE), crop, rng)
+        arrays = load_fields(ref, (slice(y, y + crop), slice(x, x + crop)), self.fields, self.intrinsics, k)
         flip, mix = rng.uniform() < 0.5, rng.uniform()
         return (mirrored(arrays) if flip else arrays), mix
 

@@ -26,7 +26,7 @@ from pipeline.models.relighting import AlbedoNet, GeometryNet, ShadingNet
 from pipeline.nn.losses import angular_error, critic_loss, generator_adversarial_loss, masked_l1, multiscale_gradient_l1
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import RelightBatch, RelightCrops, RelightSample, SampleRef, load_sample
-from pipeline.training import Trainer, history_summary
+from pipeline.training import CropPhase, CropPlan, Trainer, history_summary
 
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
 
@@ -141,25 +141,28 @@ class NetRun:
     resumed: int
     curve: object  # the loss curve (pandas DataFrame) for dvc plots
     finals: dict[str, float]
+    pixel_share: float  # pixels trained, as a share of full-size crops throughout
 
 
 def fit_net(trainer: Trainer, step: Callable, fields: tuple[str, ...], refs: list[SampleRef], crop: int, seed: int,
             work: Path, tag: str, log_history: Callable | None, chain: RelightingChain | None = None,
-            light_maps: bool = False) -> NetRun:
-    """Train ``step`` on crops of ``refs`` (the arrays in ``fields``, read on demand); with
-    ``chain``, on the intrinsics it predicts (written to ``work`` first, see ``write_intrinsics``)."""
+            light_maps: bool = False, early_crops: tuple[CropPhase, ...] = ()) -> NetRun:
+    """Train ``step`` on crops of ``refs`` (the arrays in ``fields``, read on demand), of ``crop``
+    pixels after any ``early_crops`` phases; with ``chain``, on the intrinsics it predicts (written
+    to ``work`` first, see ``write_intrinsics``)."""
     folder = work / f"intrinsics-rank{distributed.rank()}"  # each process its own: no two write one file
     intrinsics = write_intrinsics(refs, chain, folder, light_maps) if chain is not None else None
-    resumed = trainer.fit(RelightCrops(refs, crop, seed, intrinsics, fields), step, work, tag, log_history)
+    crops = CropPlan(trainer.settings.batch, crop, tuple(early_crops))
+    resumed = trainer.fit(RelightCrops(refs, crops, seed, intrinsics, fields), step, work, tag, log_history)
     curve, finals = history_summary(work)
-    return NetRun(refs, intrinsics, resumed, curve, finals)
+    return NetRun(refs, intrinsics, resumed, curve, finals, crops.pixel_share(trainer.settings.steps))
 
 
 def run_metrics(modules: dict[str, torch.nn.Module], run: NetRun, steps: int) -> dict:
     """What a training stage reports besides its losses."""
     counts = {name: sum(p.numel() for p in m.parameters()) for name, m in modules.items()}
     return {"parameters": counts if len(counts) > 1 else next(iter(counts.values())), "training_samples": len(run.refs),
-            "steps": steps, "resumed_from_step": run.resumed, **run.finals}
+            "steps": steps, "pixel_share": run.pixel_share, "resumed_from_step": run.resumed, **run.finals}
 
 
 def preview_samples(run: NetRun, count: int = 4) -> list[RelightSample]:

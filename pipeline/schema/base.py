@@ -38,6 +38,17 @@ def check_model_and_crop(model: Any, crop: int) -> None:
                          f"(got crop {crop})")
 
 
+def check_early_crops(model: Any, phases: list, crop: int, steps: int) -> None:
+    """Progressive-resizing phases: each crop fits the model and is no larger than ``crop``, and the
+    phases end before the last step. Raises ValueError for pydantic."""
+    for k, phase in enumerate(phases):
+        if phase.steps < 1 or phase.crop < 1 or phase.crop % model.divisor or phase.crop > crop:
+            raise ValueError(f"early_crops[{k}]: crop must be a multiple of {model.divisor} and at most crop ({crop}), "
+                             f"steps at least 1 (got crop {phase.crop}, steps {phase.steps})")
+    if sum(phase.steps for phase in phases) >= steps:
+        raise ValueError(f"early_crops: their steps ({sum(p.steps for p in phases)}) must end before steps ({steps})")
+
+
 def _whole_numbers(value: Any, key: str) -> list[tuple[str, int]]:
     """(dotted key, number) for every int inside a nested config dataclass (not bools)."""
     if dataclasses.is_dataclass(value):

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from pipeline.config import Section
-from pipeline.training import Schedule
-from pipeline.schema.base import check_model_and_crop
+from pipeline.training import CropPhase, Schedule
+from pipeline.schema.base import check_early_crops, check_model_and_crop
 
 Intrinsics = Literal["predicted", "true"]
 
@@ -19,6 +19,8 @@ class RelightTrainParams(Section):
     steps: int = Field(ge=1, le=10_000_000)
     batch: int = Field(ge=1, le=1024)
     crop: int = Field(ge=8, le=4096, description="square training crops (fully convolutional nets; evaluation uses whole images)")
+    early_crops: list[CropPhase] = Field(description="progressive resizing: [{steps, crop}, ...] trained first, in "
+                                         "order, on smaller crops (cheaper steps), then `crop`; [] for `crop` throughout")
     learning_rate: float = Field(gt=0, le=1)
     schedule: Schedule = Field(description="the rate's schedule, every optimiser of the stage (critics too): "
                                "kind cosine or constant, warmup steps, floor (cosine's last share of the rate)")
@@ -27,4 +29,5 @@ class RelightTrainParams(Section):
     @model_validator(mode="after")
     def _model_fits_crop(self) -> RelightTrainParams:
         check_model_and_crop(self.model, self.crop)
+        check_early_crops(self.model, self.early_crops, self.crop, self.steps)
         return self

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from pipeline.config import Section
-from pipeline.training import Precision, Schedule
+from pipeline.training import CropPhase, Precision, Schedule
 from pipeline.models.matting import MattingConfig
-from pipeline.schema.base import check_model_and_crop
+from pipeline.schema.base import check_early_crops, check_model_and_crop
 
 
 class TrainMattingParams(Section):
@@ -16,6 +16,8 @@ class TrainMattingParams(Section):
     steps: int = Field(ge=1, le=10_000_000)
     batch: int = Field(ge=1, le=1024)
     crop: int = Field(ge=16, le=4096, description="square training crops (fully convolutional net)")
+    early_crops: list[CropPhase] = Field(description="progressive resizing: [{steps, crop}, ...] trained first, in "
+                                         "order, on smaller crops (cheaper steps), then `crop`; [] for `crop` throughout")
     learning_rate: float = Field(gt=0, le=1)
     schedule: Schedule = Field(description="the rate's schedule, every optimiser of the stage (critics too): "
                                "kind cosine or constant, warmup steps, floor (cosine's last share of the rate)")
@@ -37,6 +39,7 @@ class TrainMattingParams(Section):
     @model_validator(mode="after")
     def _model_fits_crop(self) -> TrainMattingParams:
         check_model_and_crop(self.model, self.crop)
+        check_early_crops(self.model, self.early_crops, self.crop, self.steps)
         return self
 
 

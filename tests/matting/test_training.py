@@ -38,7 +38,7 @@ class ToyCrops(KeyedDataset):
         self.samples, self.recipe = samples, recipe
 
     def item(self, rng, index):
-        return training_example(InMemory(self.samples), rng, self.recipe), float(rng.uniform())
+        return training_example(InMemory(self.samples), rng, self.recipe, self.recipe.crop), float(rng.uniform())
 
     collate = MattingCrops.collate
 
@@ -89,8 +89,8 @@ def test_crops_read_from_disk_are_the_crops_of_the_whole_samples(relit_dataset, 
     recipe = BatchRecipe(batch=1, crop=16, band_fraction=(0.05, 0.1), coarse_share=0.5, texture_share=0.3)
     on_disk, in_memory = OnDisk(refs), InMemory([load_sample(ref) for ref in refs])
     for seed in range(12):
-        read = training_example(on_disk, np.random.default_rng(seed), recipe)
-        held = training_example(in_memory, np.random.default_rng(seed), recipe)
+        read = training_example(on_disk, np.random.default_rng(seed), recipe, recipe.crop)
+        held = training_example(in_memory, np.random.default_rng(seed), recipe, recipe.crop)
         for key in held:
             np.testing.assert_allclose(read[key], held[key], atol=1e-6, err_msg=key)
 

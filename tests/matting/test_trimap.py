@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from pipeline.matting.trimap import (BACKGROUND, FOREGROUND, UNKNOWN, band_width, coarse_segmentation, coarse_trimap,
-                                     trimap_from_alpha)
+from pipeline.matting.trimap import (BACKGROUND, FOREGROUND, UNKNOWN, band_width, coarse_segmentation, coarse_trimap, dilate,
+                                     disc, erode, trimap_from_alpha)
 
 
 def soft_disc(size=96, radius=28.0, soft=4.0):
@@ -77,3 +77,18 @@ def test_the_guided_filter_solves_its_3x3_systems():
     vectors = rng.normal(size=(6, 7, 3)).astype(np.float32)
     expected = np.linalg.solve(matrices.astype(np.float64), vectors[..., None].astype(np.float64))[..., 0]
     np.testing.assert_allclose(solve3(matrices, vectors), expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max())
+
+
+def test_morphology_matches_scipy_binary_morphology():
+    """OpenCV's dilate and erode with a disc give scipy.ndimage's pixels, frame borders included
+    (erode: outside counts as foreground unless told otherwise; the opening: outside is background)."""
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        mask = ndimage.gaussian_filter(rng.normal(size=(53, 71)), 3) > rng.uniform(-0.1, 0.1)
+        if trial % 2:
+            mask[:, :4] = True  # a subject cut by the frame
+        radius = int(rng.integers(1, 9))
+        np.testing.assert_array_equal(dilate(mask, radius), ndimage.binary_dilation(mask, structure=disc(radius)))
+        np.testing.assert_array_equal(erode(mask, radius), ndimage.binary_erosion(mask, structure=disc(radius), border_value=1))
+        np.testing.assert_array_equal(dilate(erode(mask, radius, outside=0), radius),
+                                      ndimage.binary_opening(mask, structure=disc(radius)))
