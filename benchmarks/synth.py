@@ -24,7 +24,7 @@ from pipeline.light.sphere import uniform_light_set
 from pipeline.synth.faces import FaceSpec, render_face
 from pipeline.synth.hdri import procedural_sky
 from pipeline.synth.linearity import direct_render, olat_render, relative_error, smooth_environment
-from pipeline.synth.render import lit_image, render_view, trace
+from pipeline.synth.render import lit_image, render_view, trace, weighted_image
 from pipeline.seeds import rng_for
 from pipeline.synth.shading import shade
 from pipeline.synth.subject import sample_subject
@@ -41,6 +41,9 @@ def main() -> None:
     samples = trace(subject, camera, res, ss)
     view = render_view(subject, camera, lights.directions, lights.solid_angles, res, ss)
     maps = {"h": procedural_sky(rng_for(0, "hdri", 0), raw.hdri_height)}
+    face_samples = trace(subject, camera, raw.face_resolution, raw.face_supersample)
+    face_lights = uniform_light_set(raw.face_lights).directions
+    white = np.full((len(face_lights), 3), 1.0 / len(face_lights))
     face_spec = FaceSpec(0, raw.face_resolution, raw.face_supersample, raw.face_lights, 0.1)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -54,12 +57,18 @@ def main() -> None:
             "write one view (float16 .npy)": median_seconds(lambda: save_array(Path(tmp) / "olat.npy", view.olat)),
             "one HDR map": median_seconds(lambda: procedural_sky(rng_for(0, "hdri", 1), raw.hdri_height)),
             "one face image": median_seconds(lambda: render_face(face_spec, 0, maps)),
+            "face lighting, shadow rays one light at a time": median_seconds(
+                lambda: weighted_image(subject, face_samples, face_lights, white, rays_per_call=0), 1),
+            "face lighting, shadow rays batched": median_seconds(
+                lambda: weighted_image(subject, face_samples, face_lights, white), 1),
         }
     per_view = timings["whole view (render_view)"]
     print(f"profile {args.profile}: {res}x{res} x{ss}^2 samples, {raw.lights} lights, faces {raw.face_resolution}^2 x{raw.face_supersample}^2")
-    print(f"{'component':34s} {'seconds':>9s} {'/ view':>8s}")
+    print(f"{'component':46s} {'seconds':>9s} {'/ view':>8s}")
     for name, seconds in timings.items():
-        print(f"{name:34s} {seconds:9.4f} {seconds / per_view:8.3f}")
+        print(f"{name:46s} {seconds:9.4f} {seconds / per_view:8.3f}")
+    batched = timings["face lighting, shadow rays one light at a time"] / timings["face lighting, shadow rays batched"]
+    print(f"face lighting: shadow rays of many lights cast together, {batched:.2f}x as fast as one light at a time")
     views, faces = raw.subjects * raw.views, raw.faces
     serial = views * (per_view + timings["write one view (float16 .npy)"]) + faces * timings["one face image"] + raw.hdris * timings["one HDR map"]
     print(f"estimated serial total: {serial:.1f} s ({views} views, {faces} faces, {raw.hdris} maps); "

@@ -69,7 +69,8 @@ def intersect(subject: Subject, origins: np.ndarray, directions: np.ndarray) -> 
 
 
 def visibility(subject: Subject, points: np.ndarray, normals: np.ndarray, light: np.ndarray) -> np.ndarray:
-    """How much of a distant light from direction ``light`` (3,) reaches surface points (N, 3): 0
+    """How much of a distant light from direction ``light`` (3,), or one per point (N, 3), reaches
+    surface points (N, 3): 0
     where the body blocks it, else the hair layer's transmittance along the shadow ray (thin hair
     casts a partial shadow, thick hair a full one)."""
     origins = points + EPSILON * normals

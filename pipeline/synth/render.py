@@ -21,7 +21,7 @@ from pipeline.camera.eg3d import pixel_rays, split_label
 from pipeline.light.tonemap import unpremultiply
 from pipeline.io.datasets import LABELS
 from pipeline.synth.raycast import hair_layer, intersect
-from pipeline.synth.shading import Surface, make_surface, shade
+from pipeline.synth.shading import Surface, light_visibility, make_surface, shade
 from pipeline.synth.subject import REGION, Subject
 
 
@@ -105,14 +105,18 @@ def lit_image(subject: Subject, samples: Samples, light: np.ndarray) -> np.ndarr
     return pool(samples, blend(samples, shade(subject, samples.solid, light), shade(subject, samples.fuzz, light)))
 
 
-def weighted_image(subject: Subject, samples: Samples, directions: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Premultiplied image (H, W, 3) under distant lights (J, 3) with RGB weights (J, 3)."""
+def weighted_image(subject: Subject, samples: Samples, directions: np.ndarray, weights: np.ndarray,
+                   rays_per_call: int = 1 << 19) -> np.ndarray:
+    """Premultiplied image (H, W, 3) under distant lights (J, 3) with RGB weights (J, 3); shadow
+    rays of several lights are cast together (``light_visibility``; the same image for any
+    ``rays_per_call``)."""
+    used = np.flatnonzero(np.any(weights > 0, axis=1))
     solid = np.zeros((int(samples.hit.sum()), 3))
     fuzz = np.zeros((int(samples.fuzzy.sum()), 3))
-    for direction, weight in zip(directions, weights):
-        if np.any(weight > 0):
-            solid += shade(subject, samples.solid, direction) * weight
-            fuzz += shade(subject, samples.fuzz, direction) * weight
+    for j, seen_solid, seen_fuzz in zip(used, light_visibility(subject, samples.solid, directions[used], rays_per_call),
+                                        light_visibility(subject, samples.fuzz, directions[used], rays_per_call)):
+        solid += shade(subject, samples.solid, directions[j], visible=seen_solid) * weights[j]
+        fuzz += shade(subject, samples.fuzz, directions[j], visible=seen_fuzz) * weights[j]
     return pool(samples, blend(samples, solid, fuzz))
 
 

@@ -150,11 +150,16 @@ def make_surface(subject: Subject, region: np.ndarray, points: np.ndarray, norma
                    labels=labels)
 
 
-def shade(subject: Subject, surface: Surface, light: np.ndarray, shadows: bool = True) -> np.ndarray:
-    """Radiance (N, 3) towards the camera under a unit-irradiance distant light from ``light`` (3,)."""
+def shade(subject: Subject, surface: Surface, light: np.ndarray, shadows: bool = True,
+          visible: np.ndarray | None = None) -> np.ndarray:
+    """Radiance (N, 3) towards the camera under a unit-irradiance distant light from ``light`` (3,).
+    ``visible`` (N,) is the light's visibility from ``light_visibility``; without it the shadow
+    rays are cast here."""
     cosine = np.clip(surface.normals @ light, 0.0, None)
     lit = (cosine > 0).astype(np.float64)
-    if shadows and lit.any():
+    if visible is not None:
+        lit *= visible
+    elif shadows and lit.any():
         facing = lit > 0
         lit[facing] = visibility(subject, surface.points[facing], surface.normals[facing], light)
     half = light - surface.view
@@ -164,3 +169,27 @@ def shade(subject: Subject, surface: Surface, light: np.ndarray, shadows: bool =
     brdf = surface.albedo / np.pi + lobe[:, None]
     return brdf * (cosine * lit)[:, None]
 
+
+
+def light_visibility(subject: Subject, surface: Surface, lights: np.ndarray, rays_per_call: int = 1 << 19):
+    """Yield the visibility (N,) of the surface's points under each light (J, 3), in order: the
+    numbers ``shade`` would cast light by light, with the shadow rays of as many lights as fit in
+    ``rays_per_call`` cast together (a few large ray casts instead of many small ones; 0: one
+    light at a time)."""
+    facing = [np.flatnonzero(np.clip(surface.normals @ light, 0.0, None) > 0) for light in lights]
+    start = 0
+    while start < len(lights):
+        stop, rays = start + 1, len(facing[start])
+        while stop < len(lights) and rays + len(facing[stop]) <= rays_per_call:
+            rays += len(facing[stop])
+            stop += 1
+        points = np.concatenate(facing[start:stop])
+        directions = np.repeat(lights[start:stop], [len(ids) for ids in facing[start:stop]], axis=0)
+        seen = visibility(subject, surface.points[points], surface.normals[points], directions) if rays else np.zeros(0)
+        offset = 0
+        for j in range(start, stop):
+            visible = np.zeros(len(surface.normals))
+            visible[facing[j]] = seen[offset: offset + len(facing[j])]
+            offset += len(facing[j])
+            yield visible
+        start = stop

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.synth.head import EXPRESSIONS, HeadModel, orthographic_rays, with_torso
+from pipeline.synth.head import EXPRESSIONS, HeadModel, _boundary_loops, neck_loop, orthographic_rays, with_torso
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +72,33 @@ def test_neck_and_shoulders_join_the_head_without_a_gap(model):
         assert hits.hit.all(), "front" if side > 0 else "back"
     with pytest.raises(ValueError, match="already has a torso"):
         with_torso(bust)
+
+
+def test_the_torso_is_stitched_to_the_neck_rim_without_a_crease(model):
+    """The torso starts at the head's own neck rim, so head and torso are one surface: the rim is
+    no longer an open edge, and the faces either side of it meet at gentle angles (a lip or a
+    step would make them meet near 90 degrees)."""
+    for seed in (1, 6):  # 1: a head whose rim rises 5 cm from front to back
+        head = model.sample(np.random.default_rng(seed))
+        bust = with_torso(head)
+        loops = lambda faces: _boundary_loops(np.ascontiguousarray(faces, dtype=np.int32).tobytes(), len(faces))
+        rim = neck_loop(head.vertices, head.faces)
+        open_before, open_after = loops(head.faces), loops(bust.faces)
+        assert any(set(rim) == set(loop) for loop in open_before)
+        assert not any(set(rim) & set(loop) for loop in open_after)
+        assert len(open_after) == len(open_before)  # the rim closed, the torso's bottom opened
+        assert bust.vertices[max(open_after, key=len), 1].max() < head.vertices[:, 1].min() - 0.3
+
+        v, f = bust.vertices.astype(np.float64), bust.faces
+        normals = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+        normals /= np.linalg.norm(normals, axis=1, keepdims=True)
+        sides = {}
+        for index, triangle in enumerate(f):
+            for a, b in ((0, 1), (1, 2), (2, 0)):
+                sides.setdefault(frozenset((triangle[a], triangle[b])), []).append(index)
+        angles = []
+        for a, b in zip(rim, np.roll(rim, -1)):
+            first, second = sides[frozenset((a, b))]  # exactly two faces: one head, one seam
+            assert (first < len(head.faces)) != (second < len(head.faces))
+            angles.append(np.degrees(np.arccos(np.clip(normals[first] @ normals[second], -1, 1))))
+        assert np.median(angles) < 20 and max(angles) < 60, (np.median(angles), max(angles))

@@ -11,7 +11,7 @@ from pipeline.light.sphere import LightSet, uniform_light_set
 from pipeline.synth.faces import YAW_STD, sample_pose
 from pipeline.synth.hdri import procedural_sky
 from pipeline.synth.preview import face_alpha_statistics
-from pipeline.synth.render import render_view
+from pipeline.synth.render import render_view, trace, weighted_image
 from pipeline.seeds import rng_for
 from pipeline.synth.dataset import LIGHTSTAGE_RADIUS
 from pipeline.synth.head_landmarks import MIDLINE, MIRROR_PAIRS
@@ -148,3 +148,17 @@ def test_the_68_landmarks_project_onto_a_frontal_render_in_order_and_mirrored(fr
     assert np.isin(view.labels[eyes[:, 1], eyes[:, 0]], [LABELS.index("eyes"), LABELS.index("skin")]).all()
     lips = np.round((xy[[51, 57]] + xy[[62, 66]]) / 2).astype(int)  # inside the upper and lower lip
     assert (view.labels[lips[:, 1], lips[:, 0]] == LABELS.index("lips")).all()
+
+
+def test_shadow_rays_cast_together_give_the_image_of_one_light_at_a_time():
+    """``weighted_image`` casts the shadow rays of many lights in one call; the picture must be
+    the one that casting them light by light gives, to the bit, whatever the group size."""
+    subject = sample_subject(np.random.default_rng(3))
+    camera = camera_label(orbit_camera(0.4, 0.1))
+    samples = trace(subject, camera, 24, 1)
+    lights = uniform_light_set(16).directions
+    weights = np.random.default_rng(4).uniform(0, 1, (16, 3)) * (np.arange(16) % 5 != 0)[:, None]  # some lights off
+    one_by_one = weighted_image(subject, samples, lights, weights, rays_per_call=0)
+    assert one_by_one.max() > 0.05
+    for group in (300, 1 << 19):
+        assert np.array_equal(weighted_image(subject, samples, lights, weights, rays_per_call=group), one_by_one)
