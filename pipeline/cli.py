@@ -69,7 +69,11 @@ def relight_command(args: argparse.Namespace) -> None:
             raise DataError(f"{args.trimap}: a trimap holds only 0, 128 and 255")
     background = None if args.background is None else _resized(load_png(args.background), height, width).astype(np.float32) / 255.0
     maps = params.section("lightmaps")
-    environment = environment_from(load_equirect(args.hdri, maps.env_height), maps.lightmap_height)
+    env, negatives = load_equirect(args.hdri, maps.env_height, maps.max_negative_share)
+    if negatives.pixels:
+        print(f"{args.hdri}: set {negatives.pixels} pixels of negative radiance to 0 (minimum {negatives.minimum:.4g}, "
+              f"{negatives.share:.3g} of the map's energy)", file=sys.stderr)
+    environment = environment_from(env, maps.lightmap_height)
     matting, _ = load_model(args.models / "matting" / "model.pt", MattingConfig, execution.device)
     chain = RelightingChain.load(args.models / "geometry", args.models / "albedo", args.models / "shading",
                                  device=execution.device)

@@ -133,7 +133,8 @@ BASE = BaseParams(seed=0, profile="tiny", source="synthetic")  # for stage cores
 def relit_dataset(small_dataset, tmp_path_factory):
     root = tmp_path_factory.mktemp("relit")
     (root / "none").mkdir()
-    maps = LightmapsParams(env_height=16, lightmap_height=8, real_hdris=str(root / "none"), procedural=True, real_test_fraction=0.5)
+    maps = LightmapsParams(env_height=16, lightmap_height=8, real_hdris=str(root / "none"), procedural=True, real_test_fraction=0.5,
+                           max_negative_share=1e-5)
     lightmaps.run(StageContext(BASE, maps), {"hdri": small_dataset / "hdri", "real_hdris": root / "none"},
                   {"lightmaps": root / "lightmaps"})
     relight.run(StageContext(BASE, RelightParams(pairs_per_view=1, rotate=True, exposure_median=0.25)),

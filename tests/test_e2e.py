@@ -100,6 +100,36 @@ def test_second_repro_is_a_no_op(reproduced):
     assert len(mlflow_runs(reproduced)) == before
 
 
+def test_real_maps_with_a_sun_and_negative_speckle_go_through_relighting(reproduced, tmp_path):
+    """Two real-like maps (a sun 450,000 times the sky's median, 0.5 % of the pixels slightly
+    negative) instead of the procedural ones: lightmaps clears and counts the negatives, and
+    relight and evaluate_relighting run on them with finite results."""
+    import numpy as np
+
+    from pipeline.io.hdr import write_exr
+    from pipeline.io.manifest import read_table
+    from tests.io.test_hdr import sun_map
+
+    repo = tmp_path / "repo"
+    shutil.copytree(reproduced, repo, symlinks=True)
+    maps = [sun_map(128, sun=(30, 40), seed=1), sun_map(128, sun=(50, 170), seed=2)]
+    for name, image in zip(("noon", "dusk"), maps):
+        write_exr(repo / "data/external/hdri" / f"{name}.exr", image)
+    set_params(repo / "params.yaml", ("lightmaps", "procedural"), False)
+    run(["dvc", "repro", "evaluate_relighting"], cwd=repo)
+    manifest = read_table(repo / "data/interim/lightmaps/manifest.parquet")
+    assert sorted(manifest["hdri"]) == ["real_dusk", "real_noon"]
+    speckle = sum(int((m < 0).any(axis=-1).sum()) for m in maps)
+    lightmaps = json.loads((repo / "metrics/lightmaps.json").read_text())
+    assert lightmaps["negative_pixels"] == speckle > 0 and 0 < lightmaps["negative_share_max"] < 1e-6
+    used = read_table(repo / "data/processed/relight/manifest.parquet")
+    assert set(used["hdri_a"]) | set(used["hdri_b"]) <= {"real_dusk", "real_noon"}
+    evaluation = json.loads((repo / "metrics/evaluate_relighting.json").read_text())
+    numbers = [v for block in ("relit", "end_to_end") for m in evaluation[block].values() for v in m.values()]
+    assert numbers and np.isfinite(numbers).all()
+    assert "up to date" in run(["dvc", "status", "evaluate_relighting"], cwd=repo).stdout
+
+
 def test_failed_stage_keeps_previous_outputs_and_fails_its_runs(reproduced, tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(reproduced, repo, symlinks=True)

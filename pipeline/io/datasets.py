@@ -150,7 +150,7 @@ def import_raw(source: Path, outputs: dict[str, Path]) -> dict[str, pd.DataFrame
     check_finite(source / "lightstage", manifest, ("olat",), non_negative=True)
     check_finite(source / "lightstage", manifest, tuple(c for c in LIGHTSTAGE_FILES if c != "olat"), non_negative=False)
     hdris = read_hdri(source / "hdri")
-    check_finite(source / "hdri", hdris, ("path",), non_negative=True)
+    check_finite(source / "hdri", hdris, ("path",), non_negative=False)  # negatives: judged by lightmaps (max_negative_share)
     faces = read_faces(source / "faces")
     for name in ("lightstage", "hdri", "faces"):
         shutil.copytree(source / name, outputs[name], dirs_exist_ok=True)

@@ -13,6 +13,8 @@ class LightmapsParams(Section):
     real_hdris: str = Field(min_length=1, description="folder of real equirect .hdr/.exr maps (may be empty)")
     procedural: bool = Field(description="use synth's procedural maps; false: only the real ones")
     real_test_fraction: float = Field(gt=0, lt=1, description="share of real maps held out for testing")
+    max_negative_share: float = Field(ge=0, lt=1, description="negative radiance up to this share of a map's energy "
+                                      "is set to 0 (real maps carry some from their processing); more is refused")
 
     @model_validator(mode="after")
     def _grids_nest(self) -> LightmapsParams:

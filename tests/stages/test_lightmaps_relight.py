@@ -20,7 +20,7 @@ BASE = BaseParams(seed=0, profile="tiny", source="synthetic")
 
 def lightmaps_ctx(real, procedural=True):
     return StageContext(BASE, LightmapsParams(env_height=16, lightmap_height=8, real_hdris=str(real),
-                                              procedural=procedural, real_test_fraction=0.5))
+                                              procedural=procedural, real_test_fraction=0.5, max_negative_share=1e-5))
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_a_bad_real_map_stops_the_stage_naming_it(small_dataset, real_maps, tmp_
 
 def test_grids_must_nest():
     with pytest.raises(ValueError, match="multiple of lightmap_height"):
-        LightmapsParams(env_height=16, lightmap_height=6, real_hdris="x", procedural=True, real_test_fraction=0.5)
+        LightmapsParams(env_height=16, lightmap_height=6, real_hdris="x", procedural=True, real_test_fraction=0.5, max_negative_share=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,26 @@ def test_relit_image_equals_the_olat_sum(small_dataset, relit):
 
     expected = np.einsum("lhwc,lc->hwc", olat, light_weights(env, lights[["x", "y", "z"]].to_numpy()))
     assert np.allclose(load_array(out / "relight" / row.relit_a), expected, rtol=2e-3, atol=1e-4)
+
+
+def test_negligible_negatives_are_cleared_and_counted_and_large_ones_refused(small_dataset, real_maps, tmp_path):
+    from tests.io.test_hdr import sun_map
+
+    speckled = sun_map(64, sun=(20, 70))
+    write_exr(real_maps / "studio.exr", speckled)
+    inputs = {"hdri": small_dataset / "hdri", "real_hdris": real_maps}
+    result = lightmaps.run(lightmaps_ctx(real_maps), inputs, {"lightmaps": tmp_path / "out"})
+    manifest = read_table(tmp_path / "out" / MANIFEST).set_index("hdri")
+    expected = int((speckled < 0).any(axis=-1).sum())
+    assert manifest.loc["real_studio", "negative_pixels"] == expected > 0
+    assert 0 < manifest.loc["real_studio", "negative_share"] < 1e-6
+    assert manifest.loc["real_studio", "negative_min"] == pytest.approx(float(speckled.min()))
+    assert (manifest.drop(index="real_studio")["negative_pixels"] == 0).all()
+    assert result.metrics["maps_with_negatives"] == 1 and result.metrics["negative_pixels"] == expected
+    env = load_array(tmp_path / "out" / manifest.loc["real_studio", "env"])
+    assert np.isfinite(env).all() and env.min() >= 0
+
+    speckled[30, 10:20, 0] = -50.0  # a processing fault, not rounding: refused, naming the file
+    write_exr(real_maps / "studio.exr", speckled)
+    with pytest.raises(DataError, match=f"{real_maps / 'studio.exr'}: negative radiance carries .*\\(minimum -50"):
+        lightmaps.run(lightmaps_ctx(real_maps), inputs, {"lightmaps": tmp_path / "again"})
