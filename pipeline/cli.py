@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     relight.add_argument("--background", type=Path, help="the new background picture (resized to the photo); "
                          "default: the map itself as a frontal camera sees it")
     relight.add_argument("--trimap", type=Path, help="a trimap (0 background, 128 unknown, 255 foreground); "
-                         "default: a coarse one from a border-colour segmentation")
+                         "default: a coarse one from the largest face's head-and-shoulders prior refined by GrabCut "
+                         "(border colours where no face is found)")
     relight.add_argument("-o", "--output", type=Path, required=True, help="the composite, PNG")
     relight.add_argument("--layers", type=Path, help="also write alpha, normals, albedo and relit foreground PNGs here")
     relight.add_argument("--models", type=Path, default=Path("data/models"), help="folder of the trained models")
@@ -84,6 +85,10 @@ def relight_command(args: argparse.Namespace) -> None:
             result = relighter(photo, environment, background, trimap)
         except DataError as err:  # nothing written yet
             raise DataError(f"{args.image}: {err}") from err
+    if result.segmentation is not None:
+        found = result.segmentation.faces
+        faces = "no face found" if found == 0 else "1 face" if found == 1 else f"{found} faces, the largest taken"
+        print(f"trimap: {result.segmentation.method} ({faces})")
     save_png(args.output, np.round(np.clip(result.composite, 0, 1) * 255).astype(np.uint8))
     if args.layers is not None:
         layers = {"alpha": to_picture(result.alpha, "scalar"), "trimap": result.trimap,

@@ -286,7 +286,7 @@ def test_lightstage_relight_command(reproduced, tmp_path):
 
     photo, sky = photo_and_sky(reproduced, tmp_path)
     # the coarse trimap the trimaps stage made for this view: what a segmentation gives a user (the
-    # automatic one, from border colours, finds no subject in these 32 px composites: refused below)
+    # automatic one finds no face in these 32 px composites, nor a subject by border colours: refused below)
     view = photo.parent.relative_to(reproduced / "data/processed/relight")
     coarse = reproduced / "data/processed/trimaps" / view / "coarse_trimap.png"
     out = tmp_path / "out" / "relit.png"
@@ -314,7 +314,8 @@ def test_lightstage_relight_command(reproduced, tmp_path):
             save_png(nothing, np.full((48, 40, 3), 200, dtype=np.uint8))
         bad = run(["lightstage", "relight", str(nothing), "--hdri", str(sky), "-o", str(tmp_path / "bad.png")], cwd=reproduced,
                   check=False)
-        assert bad.returncode == 2 and f"{nothing}: no subject" in bad.stderr and not (tmp_path / "bad.png").exists()
+        assert bad.returncode == 2 and f"{nothing}: no person found" in bad.stderr and "--trimap" in bad.stderr
+        assert not (tmp_path / "bad.png").exists()
     nan_map = tmp_path / "nan.exr"
     broken = procedural_sky(np.random.default_rng(5), 16).astype(np.float32)
     broken[3, 4, 1] = np.nan

@@ -1,7 +1,9 @@
 """Relighting a user's photograph end to end: trimap, matting, relighting, compositing.
 
 The photo is an 8-bit sRGB picture of a person. Without a given trimap, a coarse
-one is made from a border-colour segmentation (pipeline.matting.trimap); the
+one is made from a portrait segmentation (pipeline.matting.portrait: the largest
+face's head-and-shoulders prior refined by GrabCut, or the border colours where
+no face is found); the
 matting network refines it into alpha and foreground; the relighting chain
 relights the foreground under the new map, seen by the frontal EG3D camera;
 the result is exposed for the face and composited over the new background:
@@ -21,7 +23,8 @@ from pipeline.light.pairs import Environment, view_background
 from pipeline.light.prefilter import light_maps
 from pipeline.light.tonemap import subject_exposure
 from pipeline.matting.inference import predict
-from pipeline.matting.trimap import BACKGROUND, border_segmentation, coarse_trimap
+from pipeline.matting.portrait import Segmentation, portrait_segmentation
+from pipeline.matting.trimap import BACKGROUND, coarse_trimap
 from pipeline.models.matting import MattingNet
 from pipeline.relighting.chain import Relit, RelightingChain
 from pipeline.relighting.evaluation import picture
@@ -41,6 +44,7 @@ class PhotoResult:
     alpha: np.ndarray  # (H, W)
     relit: Relit
     composite: np.ndarray  # (H, W, 3) sRGB in [0, 1]
+    segmentation: Segmentation | None  # how the trimap was made (None: it was given)
 
 
 class PhotoRelighter:
@@ -49,9 +53,10 @@ class PhotoRelighter:
         self.matting, self.chain = matting.eval(), chain
         self.band_fraction, self.exposure_median, self.camera = band_fraction, exposure_median, camera
 
-    def coarse_trimap(self, photo: np.ndarray) -> np.ndarray:
+    def coarse_trimap(self, photo: np.ndarray) -> tuple[np.ndarray, Segmentation]:
+        segmentation = portrait_segmentation(photo)
         width = max(1, round(self.band_fraction * max(photo.shape[:2])))
-        return coarse_trimap(border_segmentation(photo), width)
+        return coarse_trimap(segmentation.mask, width), segmentation
 
     def __call__(self, photo: np.ndarray, environment: Environment, background: np.ndarray | None = None,
                  trimap: np.ndarray | None = None) -> PhotoResult:
@@ -59,10 +64,14 @@ class PhotoRelighter:
         map itself behind the subject; trimap (H, W) uint8 0 / 128 / 255 (its known regions are
         kept), or None to make a coarse one (which the matting network may overrule)."""
         given = trimap is not None  # a given trimap's known regions are taken as they are
-        trimap = trimap if given else self.coarse_trimap(photo)
+        segmentation = None
+        if not given:
+            trimap, segmentation = self.coarse_trimap(photo)
         if not (trimap != BACKGROUND).any():
-            source = "the given trimap" if given else "the automatic trimap (from the photo's border colours)"
-            raise DataError(f"no subject: {source} is background everywhere; give a trimap that marks the subject")
+            if given:
+                raise DataError("no subject: the given trimap is background everywhere; give a trimap that marks the subject")
+            raise DataError("no person found: no face was detected, and the photo's border colours set no subject "
+                            "apart; give a trimap that marks the subject (--trimap)")
         matte = predict(self.matting, photo.astype(np.float32), trimap, clamp_known=given)
         alpha = matte.alpha.astype(np.float32)
         if alpha.max() < 0.5:
@@ -75,4 +84,4 @@ class PhotoRelighter:
         else:
             exposed = srgb_to_linear(background)
         composite = picture(relit.relit, alpha, self.exposure_median, exposed)
-        return PhotoResult(trimap=trimap, alpha=alpha, relit=relit, composite=composite)
+        return PhotoResult(trimap=trimap, alpha=alpha, relit=relit, composite=composite, segmentation=segmentation)
