@@ -79,7 +79,8 @@ def relight_command(args: argparse.Namespace) -> None:
     chain = RelightingChain.load(args.models / "geometry", args.models / "albedo", args.models / "shading",
                                  device=execution.device)
     relighter = PhotoRelighter(matting, chain, params.section("trimaps").coarse_band_fraction,
-                               params.section("evaluate_relighting").exposure_median)
+                               params.section("evaluate_relighting").exposure_median,
+                               working_size=params.section("photo").working_size)
     with torch.no_grad():
         try:
             result = relighter(photo, environment, background, trimap)
@@ -91,10 +92,11 @@ def relight_command(args: argparse.Namespace) -> None:
         print(f"trimap: {result.segmentation.method} ({faces})")
     save_png(args.output, np.round(np.clip(result.composite, 0, 1) * 255).astype(np.uint8))
     if args.layers is not None:
+        small = result.working_alpha[..., None]  # normals and albedo come at the nets' working size
         layers = {"alpha": to_picture(result.alpha, "scalar"), "trimap": result.trimap,
-                  "normals": to_picture(result.relit.normals * result.alpha[..., None], "vectors"),
-                  "albedo": to_picture(result.relit.albedo * result.alpha[..., None], "scalar"),
-                  "relit": to_picture(result.relit.relit)}
+                  "normals": to_picture(result.relit.normals * small, "vectors"),
+                  "albedo": to_picture(result.relit.albedo * small, "scalar"),
+                  "relit": to_picture(result.relit_full)}
         for name, picture in layers.items():
             save_png(args.layers / f"{name}.png", picture)
     print(f"lightstage relight: wrote {args.output}")

@@ -275,6 +275,35 @@ def photo_and_sky(reproduced, tmp_path):
     return reproduced / "data/processed/relight" / pairs.iloc[0]["composite_a"], sky
 
 
+def test_a_photo_larger_than_the_working_size(reproduced, tmp_path):
+    """A photo four times the nets' working size (eight times a tiny composite): the nets run small, the composite and the alpha
+    and relit layers come out at the photo's size, with alpha in [0, 1] and the given trimap's
+    known regions kept."""
+    import cv2
+    import numpy as np
+
+    from pipeline.io.arrays import load_png, save_png
+
+    photo, sky = photo_and_sky(reproduced, tmp_path)
+    view = photo.parent.relative_to(reproduced / "data/processed/relight")
+    small, small_trimap = load_png(photo), load_png(reproduced / "data/processed/trimaps" / view / "coarse_trimap.png")[..., 0]
+    size = (8 * small.shape[1], 8 * small.shape[0])
+    big, big_trimap = tmp_path / "big.png", tmp_path / "big_trimap.png"
+    save_png(big, cv2.resize(small, size, interpolation=cv2.INTER_CUBIC))
+    save_png(big_trimap, cv2.resize(small_trimap, size, interpolation=cv2.INTER_NEAREST))
+    params = tmp_path / "params.yaml"
+    shutil.copy(reproduced / "params.yaml", params)
+    set_params(params, ("photo", "working_size"), 2 * max(small.shape[:2]))
+    run(["lightstage", "relight", str(big), "--hdri", str(sky), "--trimap", str(big_trimap), "-o", str(tmp_path / "out.png"),
+         "--layers", str(tmp_path / "layers"), "--params", str(params)], cwd=reproduced)
+    assert load_png(tmp_path / "out.png").shape[:2] == (size[1], size[0])
+    alpha = load_png(tmp_path / "layers" / "alpha.png")[..., 0]
+    assert alpha.shape == (size[1], size[0]) and load_png(tmp_path / "layers" / "relit.png").shape[:2] == alpha.shape
+    trimap = load_png(big_trimap)[..., 0]
+    assert (alpha[trimap == 255] == 255).all() and (alpha[trimap == 0] == 0).all()
+    assert load_png(tmp_path / "layers" / "normals.png").shape[:2] == (2 * small.shape[0], 2 * small.shape[1])  # the nets' size
+
+
 def test_lightstage_relight_command(reproduced, tmp_path):
     """The trained chain on a photo: a given trimap and the default background, then a given background;
     no subject, a corrupt image and a NaN map fail cleanly."""

@@ -43,9 +43,9 @@ def solve3(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
     return (np.einsum("...ji,...j->...i", cofactor, v) / determinant[..., None]).astype(np.float32)
 
 
-def guided_filter(image: np.ndarray, source: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
-    """He et al.'s guided filter with a colour guide (H, W, 3): ``source`` (H, W) refit, in every
-    window, as an affine function of the image colour (the local colour-line model of matting)."""
+def guided_coefficients(image: np.ndarray, source: np.ndarray, radius: int, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """He et al.'s guided filter with a colour guide (H, W, 3): per pixel the window-averaged
+    affine coefficients (a (H, W, 3), b (H, W)) that refit ``source`` (H, W) as a * colour + b."""
     size = (2 * radius + 1, 2 * radius + 1)
 
     def mean(x: np.ndarray) -> np.ndarray:
@@ -59,7 +59,26 @@ def guided_filter(image: np.ndarray, source: np.ndarray, radius: int, epsilon: f
     cov_ii = (mean(outer).reshape(*image.shape[:2], 3, 3) - np.einsum("hwc,hwd->hwcd", mean_i, mean_i))
     a = solve3(cov_ii + epsilon * np.eye(3, dtype=np.float32), cov_ip)
     b = mean_p - np.sum(a * mean_i, axis=-1)
-    return np.sum(mean(a) * image, axis=-1) + mean(b)
+    return mean(a), mean(b)
+
+
+def guided_filter(image: np.ndarray, source: np.ndarray, radius: int, epsilon: float) -> np.ndarray:
+    """He et al.'s guided filter with a colour guide (H, W, 3): ``source`` (H, W) refit, in every
+    window, as an affine function of the image colour (the local colour-line model of matting)."""
+    a, b = guided_coefficients(image, source, radius, epsilon)
+    return np.sum(a * image.astype(np.float32), axis=-1) + b
+
+
+def guided_upsample(small_image: np.ndarray, small_source: np.ndarray, image: np.ndarray, radius: int,
+                    epsilon: float) -> np.ndarray:
+    """``small_source`` (h, w), computed on ``small_image`` (h, w, 3), brought to ``image``'s size
+    (H, W, 3) edge-aware (He and Sun's fast guided filter): the affine coefficients are fitted at
+    the small size, upsampled bilinearly, and applied to the full-size colours, so edges follow
+    the full-size picture."""
+    a, b = guided_coefficients(small_image, small_source, radius, epsilon)
+    size = (image.shape[1], image.shape[0])
+    a, b = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR), cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
+    return np.sum(a * image.astype(np.float32), axis=-1) + b
 
 
 def colour_guidance(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:

@@ -8,6 +8,14 @@ matting network refines it into alpha and foreground; the relighting chain
 relights the foreground under the new map, seen by the frontal EG3D camera;
 the result is exposed for the face and composited over the new background:
 C = alpha F + (1 - alpha) B.
+
+A large photo is not fed to the nets whole: they run with its longer side at
+``working_size`` (the ``photo`` params), alpha is brought back to full size
+edge-aware (a guided filter fitted at the working size, ``guided_upsample``),
+and the relighting is applied at full size as a per-pixel gain on the photo's
+own colours (relit / photo at the working size, upsampled), so the
+relit picture keeps the photo's detail and the memory grows only with the
+picture's own arrays.
 """
 
 from __future__ import annotations
@@ -22,14 +30,17 @@ from pipeline.io.arrays import srgb_to_linear
 from pipeline.light.pairs import Environment, view_background
 from pipeline.light.prefilter import light_maps
 from pipeline.light.tonemap import subject_exposure
+from pipeline.matting.guidance import guided_upsample
 from pipeline.matting.inference import predict
 from pipeline.matting.portrait import Segmentation, portrait_segmentation
-from pipeline.matting.trimap import BACKGROUND, coarse_trimap
+from pipeline.matting.trimap import BACKGROUND, FOREGROUND, coarse_trimap
 from pipeline.models.matting import MattingNet
 from pipeline.relighting.chain import Relit, RelightingChain
 from pipeline.relighting.evaluation import picture
 
 FRONTAL = camera_label(orbit_camera(0.0, 0.0))
+UPSAMPLE_RADIUS, UPSAMPLE_EPSILON = 2, 1e-4  # the guided filter that brings alpha to full size (at the working size)
+MAX_GAIN = 50.0  # relit / input, per channel: bounds the gain where the input is nearly black
 
 
 def environment_from(env: np.ndarray, lightmap_height: int) -> Environment:
@@ -42,16 +53,19 @@ def environment_from(env: np.ndarray, lightmap_height: int) -> Environment:
 class PhotoResult:
     trimap: np.ndarray  # (H, W) uint8, the input trimap
     alpha: np.ndarray  # (H, W)
-    relit: Relit
+    relit: Relit  # the chain's layers at the working size
+    working_alpha: np.ndarray  # (h, w) alpha at the working size
+    relit_full: np.ndarray  # (H, W, 3) relit foreground, linear, premultiplied by ``alpha``
     composite: np.ndarray  # (H, W, 3) sRGB in [0, 1]
     segmentation: Segmentation | None  # how the trimap was made (None: it was given)
 
 
 class PhotoRelighter:
     def __init__(self, matting: MattingNet, chain: RelightingChain, band_fraction: float = 0.04,
-                 exposure_median: float = 0.25, camera: np.ndarray = FRONTAL):
+                 exposure_median: float = 0.25, camera: np.ndarray = FRONTAL, working_size: int = 512):
         self.matting, self.chain = matting.eval(), chain
         self.band_fraction, self.exposure_median, self.camera = band_fraction, exposure_median, camera
+        self.working_size = working_size
 
     def coarse_trimap(self, photo: np.ndarray) -> tuple[np.ndarray, Segmentation]:
         segmentation = portrait_segmentation(photo)
@@ -72,16 +86,46 @@ class PhotoRelighter:
                 raise DataError("no subject: the given trimap is background everywhere; give a trimap that marks the subject")
             raise DataError("no person found: no face was detected, and the photo's border colours set no subject "
                             "apart; give a trimap that marks the subject (--trimap)")
-        matte = predict(self.matting, photo.astype(np.float32), trimap, clamp_known=given)
-        alpha = matte.alpha.astype(np.float32)
-        if alpha.max() < 0.5:
-            raise DataError(f"the matte is empty (alpha at most {alpha.max():.3f}): nothing to relight; "
+        scale = min(1.0, self.working_size / max(photo.shape[:2]))
+        small, small_trimap = _resized(photo, scale), _resized(trimap, scale, nearest=True)
+        matte = predict(self.matting, small, small_trimap, clamp_known=given)
+        working_alpha = matte.alpha.astype(np.float32)
+        if working_alpha.max() < 0.5:
+            raise DataError(f"the matte is empty (alpha at most {working_alpha.max():.3f}): nothing to relight; "
                             "give a trimap that marks the subject")
-        relit = self.chain.relight((matte.foreground * alpha[..., None]).astype(np.float32), alpha, self.camera, environment)
+        relit = self.chain.relight((matte.foreground * working_alpha[..., None]).astype(np.float32), working_alpha,
+                                   self.camera, environment)
+        if scale < 1.0:
+            alpha = np.clip(guided_upsample(small, working_alpha, photo, UPSAMPLE_RADIUS, UPSAMPLE_EPSILON), 0.0, 1.0)
+            if given:
+                alpha = np.where(trimap == FOREGROUND, 1.0, np.where(trimap == BACKGROUND, 0.0, alpha))
+            # the relighting as a gain on the photo's linear colours, fitted at the working size and
+            # applied to the full-size photo (inside the subject the photo is its foreground)
+            source = srgb_to_linear(small) * working_alpha[..., None]
+            gain = np.clip(relit.relit / np.maximum(source, 1e-3), 0.0, MAX_GAIN) * (source > 1e-3)
+            full_gain = _resized(gain.astype(np.float32), photo.shape[0] / gain.shape[0], size=photo.shape[:2])
+            relit_full = srgb_to_linear(photo) * full_gain * alpha[..., None]
+        else:
+            alpha, relit_full = working_alpha, relit.relit
+        alpha = alpha.astype(np.float32)
         if background is None:
             behind = view_background(environment, self.camera, *alpha.shape)
-            exposed = behind * subject_exposure(relit.relit, alpha, self.exposure_median)
+            exposed = behind * subject_exposure(relit_full, alpha, self.exposure_median)  # as ``picture`` exposes the subject
         else:
             exposed = srgb_to_linear(background)
-        composite = picture(relit.relit, alpha, self.exposure_median, exposed)
-        return PhotoResult(trimap=trimap, alpha=alpha, relit=relit, composite=composite, segmentation=segmentation)
+        composite = picture(relit_full, alpha, self.exposure_median, exposed)
+        return PhotoResult(trimap=trimap, alpha=alpha, relit=relit, working_alpha=working_alpha, relit_full=relit_full,
+                           composite=composite, segmentation=segmentation)
+
+
+def _resized(image: np.ndarray, scale: float, nearest: bool = False, size: tuple[int, int] | None = None) -> np.ndarray:
+    """``image`` scaled by ``scale`` (area averaging down, bilinear up; nearest for labels), or to
+    ``size`` (H, W)."""
+    import cv2
+
+    if size is None:
+        if scale == 1.0:
+            return image
+        size = (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale)))
+    method = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    return cv2.resize(image, (size[1], size[0]), interpolation=method)
