@@ -65,8 +65,6 @@ def _dlib_models():
 def face_landmarks(photo: np.ndarray) -> tuple[np.ndarray | None, int]:
     """(68 landmarks (68, 2) x, y in pixels of the largest face, or None; faces found) in an
     sRGB photo (H, W, 3) in [0, 1]."""
-    import dlib
-
     detector, predictor = _dlib_models()
     scale = min(1.0, DETECT_SIZE / max(photo.shape[:2]))
     image = _resized(np.clip(photo * 255.0 + 0.5, 0, 255).astype(np.uint8), scale)
