@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+BACKDROP_ROWS = 2048  # the map behind the subject, at most this many rows (a portrait camera sees about 13 degrees of it)
+
+
 def _resized(picture: np.ndarray, height: int, width: int) -> np.ndarray:
     import cv2
 
@@ -52,7 +55,7 @@ def relight_command(args: argparse.Namespace) -> None:
 
     from pipeline.config import load_params
     from pipeline.io.arrays import load_png, save_png
-    from pipeline.io.hdr import load_equirect
+    from pipeline.io.hdr import load_equirect, resize_equirect
     from pipeline.io.sheet import to_picture
     from pipeline.models.checkpoint import load_model
     from pipeline.models.matting import MattingConfig
@@ -70,7 +73,9 @@ def relight_command(args: argparse.Namespace) -> None:
             raise DataError(f"{args.trimap}: a trimap holds only 0, 128 and 255")
     background = None if args.background is None else _resized(load_png(args.background), height, width).astype(np.float32) / 255.0
     maps = params.section("lightmaps")
-    env, negatives = load_equirect(args.hdri, maps.env_height, maps.max_negative_share)
+    full, negatives = load_equirect(args.hdri, None, maps.max_negative_share)
+    env = resize_equirect(full, maps.env_height)  # for the light maps; the background is seen in the sharper map
+    backdrop = resize_equirect(full, min(full.shape[0], BACKDROP_ROWS))
     if negatives.pixels:
         print(f"{args.hdri}: set {negatives.pixels} pixels of negative radiance to 0 (minimum {negatives.minimum:.4g}, "
               f"{negatives.share:.3g} of the map's energy)", file=sys.stderr)
@@ -83,7 +88,7 @@ def relight_command(args: argparse.Namespace) -> None:
                                working_size=params.section("photo").working_size)
     with torch.no_grad():
         try:
-            result = relighter(photo, environment, background, trimap)
+            result = relighter(photo, environment, background, trimap, backdrop=backdrop)
         except DataError as err:  # nothing written yet
             raise DataError(f"{args.image}: {err}") from err
     if result.segmentation is not None:

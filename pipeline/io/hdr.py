@@ -128,14 +128,14 @@ def resize_equirect(image: np.ndarray, height: int) -> np.ndarray:
     return (weighted / area[..., None]).astype(np.float32)
 
 
-def load_equirect(path: str | Path, height: int, max_negative_share: float) -> tuple[np.ndarray, NegativeRadiance]:
+def load_equirect(path: str | Path, height: int | None, max_negative_share: float) -> tuple[np.ndarray, NegativeRadiance]:
     """A real map, validated, cleared of negligible negatives and resized to ``height`` x 2
-    ``height`` (float32 linear RGB), with what was cleared."""
+    ``height`` (None: its own size; float32 linear RGB), with what was cleared."""
     path = Path(path)
     image = read_hdr_image(path)
     validate_equirect(path, image)
     image, negatives = clear_negatives(path, image, max_negative_share)
-    return resize_equirect(image, height), negatives
+    return resize_equirect(image, height or image.shape[0]), negatives
 
 
 def find_maps(folder: str | Path) -> list[Path]:

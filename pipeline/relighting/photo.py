@@ -20,6 +20,7 @@ picture's own arrays.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,10 +74,12 @@ class PhotoRelighter:
         return coarse_trimap(segmentation.mask, width), segmentation
 
     def __call__(self, photo: np.ndarray, environment: Environment, background: np.ndarray | None = None,
-                 trimap: np.ndarray | None = None) -> PhotoResult:
+                 trimap: np.ndarray | None = None, backdrop: np.ndarray | None = None) -> PhotoResult:
         """photo (H, W, 3) sRGB in [0, 1]; background (H, W, 3) sRGB in [0, 1], or None for the
         map itself behind the subject; trimap (H, W) uint8 0 / 128 / 255 (its known regions are
-        kept), or None to make a coarse one (which the matting network may overrule)."""
+        kept), or None to make a coarse one (which the matting network may overrule); backdrop
+        (H', 2H', 3), the map at a finer size than ``environment``'s, for the background (the
+        camera sees a few degrees of it)."""
         given = trimap is not None  # a given trimap's known regions are taken as they are
         segmentation = None
         if not given:
@@ -109,7 +112,8 @@ class PhotoRelighter:
             alpha, relit_full = working_alpha, relit.relit
         alpha = alpha.astype(np.float32)
         if background is None:
-            behind = view_background(environment, self.camera, *alpha.shape)
+            seen = environment if backdrop is None else dataclasses.replace(environment, env=backdrop)
+            behind = view_background(seen, self.camera, *alpha.shape)
             exposed = behind * subject_exposure(relit_full, alpha, self.exposure_median)  # as ``picture`` exposes the subject
         else:
             exposed = srgb_to_linear(background)
