@@ -44,18 +44,13 @@ def _parser() -> argparse.ArgumentParser:
 BACKDROP_ROWS = 2048  # the map behind the subject, at most this many rows (a portrait camera sees about 13 degrees of it)
 
 
-def _resized(picture: np.ndarray, height: int, width: int) -> np.ndarray:
-    import cv2
-
-    return picture if picture.shape[:2] == (height, width) else cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
-
-
 def relight_command(args: argparse.Namespace) -> None:
     import torch
 
     from pipeline.config import load_params
     from pipeline.io.arrays import load_png, save_png
     from pipeline.io.hdr import load_equirect, resize_equirect
+    from pipeline.io.resize import resize_picture
     from pipeline.io.sheet import to_picture
     from pipeline.models.checkpoint import load_model
     from pipeline.models.matting import MattingConfig
@@ -68,10 +63,10 @@ def relight_command(args: argparse.Namespace) -> None:
     height, width = photo.shape[:2]
     trimap = None
     if args.trimap is not None:
-        trimap = _resized(load_png(args.trimap)[..., 0], height, width)
+        trimap = resize_picture(load_png(args.trimap)[..., 0], height, width, nearest=True)
         if not np.isin(trimap, (0, 128, 255)).all():
             raise DataError(f"{args.trimap}: a trimap holds only 0, 128 and 255")
-    background = None if args.background is None else _resized(load_png(args.background), height, width).astype(np.float32) / 255.0
+    background = None if args.background is None else resize_picture(load_png(args.background), height, width).astype(np.float32) / 255.0
     maps = params.section("lightmaps")
     full, negatives = load_equirect(args.hdri, None, maps.max_negative_share)
     env = resize_equirect(full, maps.env_height)  # for the light maps; the background is seen in the sharper map

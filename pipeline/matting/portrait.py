@@ -25,6 +25,7 @@ import numpy as np
 from scipy import ndimage
 
 from pipeline import LightstageError
+from pipeline.io.resize import resize_picture, scaled_shape
 from pipeline.matting.trimap import border_segmentation
 
 INSTALL_HINT = "`make install` installs them (or: pip install dlib-bin face-recognition-models)"
@@ -67,7 +68,7 @@ def face_landmarks(photo: np.ndarray) -> tuple[np.ndarray | None, int]:
     sRGB photo (H, W, 3) in [0, 1]."""
     detector, predictor = _dlib_models()
     scale = min(1.0, DETECT_SIZE / max(photo.shape[:2]))
-    image = _resized(np.clip(photo * 255.0 + 0.5, 0, 255).astype(np.uint8), scale)
+    image = _bytes(photo, scale)
     upsample = 1 if max(image.shape[:2]) < 600 else 0  # small faces need one pyramid level up
     found = list(detector(image, upsample))
     if not found:
@@ -120,9 +121,9 @@ def grabcut(photo: np.ndarray, prior: np.ndarray, core: np.ndarray, iterations: 
 
     height, width = prior.shape
     scale = min(1.0, WORK_SIZE / max(height, width))
-    image = _resized(np.clip(photo * 255.0 + 0.5, 0, 255).astype(np.uint8), scale)[..., ::-1].copy()  # BGR
-    small_prior = _resized(prior.astype(np.uint8), scale, nearest=True).astype(bool)
-    small_core = _resized(core.astype(np.uint8), scale, nearest=True).astype(bool) & small_prior
+    image = _bytes(photo, scale)[..., ::-1].copy()  # BGR
+    small_prior = resize_picture(prior.astype(np.uint8), *image.shape[:2], nearest=True).astype(bool)
+    small_core = resize_picture(core.astype(np.uint8), *image.shape[:2], nearest=True).astype(bool) & small_prior
     margin = max(2, round(0.08 * max(image.shape[:2])))
     seeds = np.full(image.shape[:2], cv2.GC_BGD, dtype=np.uint8)
     seeds[ndimage.binary_dilation(small_prior, iterations=margin)] = cv2.GC_PR_BGD
@@ -132,7 +133,7 @@ def grabcut(photo: np.ndarray, prior: np.ndarray, core: np.ndarray, iterations: 
     cv2.setRNGSeed(0)  # GrabCut's colour models start from k-means: the same cut every time
     cv2.grabCut(image, seeds, None, background, foreground, iterations, cv2.GC_INIT_WITH_MASK)
     small = np.isin(seeds, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.float32)
-    mask = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR) > 0.5
+    mask = resize_picture(small, height, width) > 0.5
     labels, count = ndimage.label(mask)
     if count == 0:
         return mask
@@ -148,10 +149,7 @@ def _inside(polygon: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
     return mask.astype(bool)
 
 
-def _resized(image: np.ndarray, scale: float, nearest: bool = False) -> np.ndarray:
-    import cv2
-
-    if scale >= 1.0:
-        return image
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+def _bytes(photo: np.ndarray, scale: float) -> np.ndarray:
+    """An sRGB photo in [0, 1] as 8-bit RGB, scaled by ``scale``."""
+    image = np.clip(photo * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return resize_picture(image, *scaled_shape(image.shape, scale))

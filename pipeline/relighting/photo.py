@@ -28,6 +28,7 @@ import numpy as np
 from pipeline import DataError
 from pipeline.camera.eg3d import camera_label, orbit_camera
 from pipeline.io.arrays import srgb_to_linear
+from pipeline.io.resize import resize_picture, scaled_shape
 from pipeline.light.pairs import Environment, view_background
 from pipeline.light.prefilter import light_maps
 from pipeline.light.tonemap import subject_exposure
@@ -90,7 +91,8 @@ class PhotoRelighter:
             raise DataError("no person found: no face was detected, and the photo's border colours set no subject "
                             "apart; give a trimap that marks the subject (--trimap)")
         scale = min(1.0, self.working_size / max(photo.shape[:2]))
-        small, small_trimap = _resized(photo, scale), _resized(trimap, scale, nearest=True)
+        working = scaled_shape(photo.shape, scale)
+        small, small_trimap = resize_picture(photo, *working), resize_picture(trimap, *working, nearest=True)
         matte = predict(self.matting, small, small_trimap, clamp_known=given)
         working_alpha = matte.alpha.astype(np.float32)
         if working_alpha.max() < 0.5:
@@ -106,7 +108,7 @@ class PhotoRelighter:
             # applied to the full-size photo (inside the subject the photo is its foreground)
             source = srgb_to_linear(small) * working_alpha[..., None]
             gain = np.clip(relit.relit / np.maximum(source, 1e-3), 0.0, MAX_GAIN) * (source > 1e-3)
-            full_gain = _resized(gain.astype(np.float32), photo.shape[0] / gain.shape[0], size=photo.shape[:2])
+            full_gain = resize_picture(gain.astype(np.float32), *photo.shape[:2])
             relit_full = srgb_to_linear(photo) * full_gain * alpha[..., None]
         else:
             alpha, relit_full = working_alpha, relit.relit
@@ -121,15 +123,3 @@ class PhotoRelighter:
         return PhotoResult(trimap=trimap, alpha=alpha, relit=relit, working_alpha=working_alpha, relit_full=relit_full,
                            composite=composite, segmentation=segmentation)
 
-
-def _resized(image: np.ndarray, scale: float, nearest: bool = False, size: tuple[int, int] | None = None) -> np.ndarray:
-    """``image`` scaled by ``scale`` (area averaging down, bilinear up; nearest for labels), or to
-    ``size`` (H, W)."""
-    import cv2
-
-    if size is None:
-        if scale == 1.0:
-            return image
-        size = (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale)))
-    method = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
-    return cv2.resize(image, (size[1], size[0]), interpolation=method)
