@@ -30,15 +30,12 @@ import torch
 
 from pipeline.config import load_params
 from pipeline.device import add_options, configure_from
-from pipeline.matting.training import CRITIC as MATTING_CRITIC
 from pipeline.matting.training import MattingObjective
-from pipeline.models.matting import MattingBatch, MattingLossWeights
-from pipeline.models.relighting import LIGHT_MAPS
-from pipeline.relighting.data import RelightBatch
-from pipeline.relighting.training import ShadingWeights, albedo_step, geometry_step, shading_step
+from pipeline.models.matting import MattingLossWeights
+from pipeline.relighting.training import geometry_step
 from pipeline.training import CropPlan, Trainer, TrainSettings, adam
+from pipeline.training_cases import stage_cases
 
-SHADING_CRITIC_CHANNELS = 3
 # For the GPU estimate: an assumed sustained rate for convolutions in TF32 on one H100 (about a
 # fifth of its ~500 TFLOP/s dense TF32 peak; U-Nets with many thin layers rarely do better).
 ASSUMED_GPU_FLOPS = 100e12
@@ -64,54 +61,14 @@ def conv_flops(modules: dict, step, trainer, batch) -> float:
     return 3.0 * total[0]
 
 
-def random_matting_batch(batch: int, crop: int) -> MattingBatch:
-    image = lambda c: torch.rand(batch, c, crop, crop)  # noqa: E731
-    return MattingBatch(image=image(3), trimap=torch.nn.functional.one_hot(torch.randint(0, 3, (batch, crop, crop)), 3)
-                        .permute(0, 3, 1, 2).float(), unknown=image(1).round(), alpha=image(1), foreground=image(3),
-                        background=image(3), true_trimap=torch.randint(0, 3, (batch, crop, crop)), guidance=image(8),
-                        mix=torch.rand(batch))
-
-
-def random_relight_batch(batch: int, crop: int) -> RelightBatch:
-    image = lambda c: torch.rand(batch, c, crop, crop)  # noqa: E731
-    normals = torch.nn.functional.normalize(image(3) - 0.5, dim=1)
-    return RelightBatch(image=image(3), alpha=image(1), normals=normals, albedo=image(3), target=image(3), diffuse=image(3),
-                        specular=torch.rand(batch, LIGHT_MAPS, 3, crop, crop), mix=torch.rand(batch))
-
-
-def stage_cases(params, crop: int | None = None):
-    """(stage, modules, step function, batch) for every training stage, built as the stage builds them;
-    batches of ``crop`` pixels instead of the profile's if given."""
-    matting, geometry, albedo, shading = (params.section(n) for n in ("train_matting", "train_geometry", "train_albedo",
-                                                                      "train_shading"))
-    m_modules = {"matting": matting.model.build()}
-    if matting.adversarial_weight > 0:
-        m_modules["critic"] = MATTING_CRITIC.build()
-    s_modules = {"shading": shading.model.build()}
-    if shading.adversarial_weight > 0:
-        from pipeline.nn.critic import CriticConfig
-
-        s_modules["critic"] = CriticConfig(in_channels=SHADING_CRITIC_CHANNELS).build()
-    weights = ShadingWeights(shading.loss_l1, shading.loss_specular, shading.loss_gradient, shading.adversarial_weight)
-    return [
-        ("train_matting", matting, m_modules, MattingObjective(MattingLossWeights(), matting.adversarial_weight),
-         random_matting_batch(matting.batch, crop or matting.crop)),
-        ("train_geometry", geometry, {"geometry": geometry.model.build()}, partial(geometry_step, l1=1.0, angular=1.0),
-         random_relight_batch(geometry.batch, crop or geometry.crop)),
-        ("train_albedo", albedo, {"albedo": albedo.model.build()}, partial(albedo_step, l1=1.0, gradient=1.0),
-         random_relight_batch(albedo.batch, crop or albedo.crop)),
-        ("train_shading", shading, s_modules, partial(shading_step, weights=weights),
-         random_relight_batch(shading.batch, crop or shading.crop)),
-    ]
-
-
 def time_steps(case, device: str, steps: int, precision: str | None = None) -> tuple[float, float]:
     """Seconds per step, and floating-point operations per step, in the stage's precision (or ``precision``)."""
-    name, cfg, modules, step, batch = case
-    optimizers = {k: adam(m, 1e-4, (0.5, 0.9) if k == "critic" else (0.9, 0.999)) for k, m in modules.items()}
+    name, cfg, modules, optimizers, step, batch = case
     precision = precision or getattr(cfg, "precision", "float32")
     trainer = Trainer(modules, optimizers, TrainSettings(steps, cfg.batch, steps, 0, name, precision=precision), device)
     batch = trainer.place(batch)  # on the device, in the engine's layout
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
     with trainer.autocast():
         flops = conv_flops(modules, step, trainer, batch)  # also the warm-up: allocations, kernel choices
     if device.startswith("cuda"):
@@ -122,13 +79,14 @@ def time_steps(case, device: str, steps: int, precision: str | None = None) -> t
             step(trainer, batch)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
+        print(f"  {name} in {precision}: peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
     return (time.perf_counter() - start) / steps, flops
 
 
 def scaled_step(case, device: str, steps: int, crop: int | None, precision: str | None = None) -> tuple[float, float]:
     """``time_steps``, scaled to the profile's crop by the pixel count when timed at ``crop``."""
     seconds, flops = time_steps(case, device, steps, precision)
-    scale = (case[1].crop / crop) ** 2 if crop else 1.0
+    scale = (case.cfg.crop / crop) ** 2 if crop else 1.0
     return seconds * scale, flops * scale
 
 
@@ -184,8 +142,8 @@ def main() -> None:
     baselines = stage_cases(load_params(args.baseline, profile=args.profile), args.crop) if args.baseline else None
     for index, case in enumerate(stage_cases(params, args.crop)):
         seconds, flops = scaled_step(case, execution.device, args.steps, args.crop)
-        name, cfg = case[0], case[1]
-        parameters = sum(p.numel() for m in case[2].values() for p in m.parameters())
+        name, cfg = case.name, case.cfg
+        parameters = sum(p.numel() for m in case.modules.values() for p in m.parameters())
         gpu = flops / ASSUMED_GPU_FLOPS
         print(f"{name}: {parameters:,} parameters, batch {cfg.batch} x {cfg.crop}^2, {flops / 1e9:,.0f} GFLOP/step: "
               f"{seconds * 1000:,.0f} ms/step here ({flops / seconds / 1e9:.0f} GFLOP/s); {cfg.steps:,} steps = "
@@ -197,7 +155,7 @@ def main() -> None:
                   f"{fp32 / seconds:.2f}x faster in {cfg.precision}")
         if baselines:
             old_seconds, old_flops = scaled_step(baselines[index], execution.device, args.steps, args.crop)
-            old_cfg = baselines[index][1]
+            old_cfg = baselines[index].cfg
             print(f"  {args.baseline}: batch {old_cfg.batch} x {old_cfg.crop}^2, {old_flops / 1e9:,.0f} GFLOP/step, "
                   f"{old_seconds * 1000:,.0f} ms/step; whole run {old_cfg.steps * old_seconds:,.0f} s -> "
                   f"{cfg.steps * seconds:,.0f} s: {old_cfg.steps * old_seconds / (cfg.steps * seconds):.2f}x faster "

@@ -294,12 +294,17 @@ class Trainer:
                 item.module.to(self.device, memory_format=LAYOUT)
 
     def place(self, batch: Any) -> Any:
-        """A batch (a tensor, or a NamedTuple of tensors and None) on the device, images in ``LAYOUT``."""
+        """A batch (a tensor, or a tuple, NamedTuple, list or dict of them and of None) on the
+        device, images in ``LAYOUT``."""
         if isinstance(batch, torch.Tensor):
             layout = LAYOUT if batch.dim() == 4 else torch.preserve_format
             return batch.to(self.device, non_blocking=True, memory_format=layout)
         if isinstance(batch, tuple) and hasattr(batch, "_fields"):
             return type(batch)(*(self.place(v) for v in batch))
+        if isinstance(batch, (tuple, list)):
+            return type(batch)(self.place(v) for v in batch)
+        if isinstance(batch, dict):
+            return {k: self.place(v) for k, v in batch.items()}
         return batch
 
     def autocast(self) -> torch.autocast:

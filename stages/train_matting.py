@@ -16,7 +16,6 @@ from pipeline.io.arrays import load_array
 from pipeline.matting.data import BatchRecipe, MattingCrops, matting_refs
 from pipeline.matting.training import CRITIC, MattingObjective
 from pipeline.models import checkpoint
-from pipeline.models.matting import MattingLossWeights
 from pipeline.schema.train_matting import TrainMattingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import EMA, Trainer, TrainSettings, history_summary, run_identity, training_setup
@@ -24,12 +23,6 @@ from pipeline.training import EMA, Trainer, TrainSettings, history_summary, run_
 INPUTS = ("relight", "lightstage", "trimaps")
 OUTPUTS = ("matting",)
 MODEL_FILE = "model.pt"
-
-
-def objective(cfg) -> MattingObjective:
-    weights = MattingLossWeights(alpha=cfg.loss_alpha, composition=cfg.loss_composition, foreground=cfg.loss_foreground,
-                                 trimap=cfg.loss_trimap, gradient=cfg.loss_gradient)
-    return MattingObjective(weights, cfg.adversarial_weight)
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
@@ -52,7 +45,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     state = {"matting_ema": EMA(model, cfg.ema_half_life)} if cfg.ema_half_life > 0 else {}
     trainer = Trainer(modules, optimizers, settings, ctx.execution.device, state)
     work = ctx.work_dir or outputs["matting"]
-    resumed = trainer.fit(MattingCrops(refs, recipe, ctx.base.seed), objective(cfg), work, identity.fingerprint, ctx.log_history)
+    resumed = trainer.fit(MattingCrops(refs, recipe, ctx.base.seed), MattingObjective.from_params(cfg), work, identity.fingerprint, ctx.log_history)
     saved = state["matting_ema"].module if state else model
     checkpoint.save(outputs["matting"] / MODEL_FILE,
                     checkpoint.model_payload(saved.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))

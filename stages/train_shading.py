@@ -17,17 +17,15 @@ import torch
 
 from pipeline.io.sheet import grid, label, to_picture
 from pipeline.models import checkpoint
-from pipeline.nn.critic import CriticConfig
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
-from pipeline.relighting.training import SHADING_FIELDS, ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
+from pipeline.relighting.training import CRITIC, SHADING_FIELDS, ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
 from pipeline.schema.train_shading import TrainShadingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
 
 INPUTS = ("relight", "lightstage", "lightmaps", "geometry", "albedo")
 OUTPUTS = ("shading",)
-CRITIC = CriticConfig(in_channels=3)  # sees the relit foreground
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:

@@ -19,6 +19,13 @@ class MattingObjective:
     weights: MattingLossWeights
     adversarial_weight: float  # 0: no critic
 
+    @classmethod
+    def from_params(cls, cfg) -> MattingObjective:
+        """The objective the ``train_matting`` section ``cfg`` asks for."""
+        weights = MattingLossWeights(alpha=cfg.loss_alpha, composition=cfg.loss_composition,
+                                     foreground=cfg.loss_foreground, trimap=cfg.loss_trimap, gradient=cfg.loss_gradient)
+        return cls(weights, cfg.adversarial_weight)
+
     def __call__(self, trainer: Trainer, batch: MattingBatch) -> dict[str, float]:
         model = trainer.modules["matting"]
         out = model(batch.image, batch.trimap, batch.guidance)

@@ -23,12 +23,14 @@ from pipeline.io.sheet import grid, label, to_picture
 from pipeline.light.pairs import view_light_maps
 from pipeline.light.tonemap import LUMINANCE
 from pipeline.models.relighting import AlbedoNet, GeometryNet, ShadingNet
+from pipeline.nn.critic import CriticConfig
 from pipeline.nn.losses import angular_error, critic_loss, generator_adversarial_loss, masked_l1, multiscale_gradient_l1
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import RelightBatch, RelightCrops, RelightSample, SampleRef, load_sample
 from pipeline.training import CropPhase, CropPlan, Trainer, history_summary
 
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
+CRITIC = CriticConfig(in_channels=3)  # the shading critic: sees the relit foreground (critic_view)
 
 
 # What each step reads from a batch: the loader reads only these arrays.
@@ -81,7 +83,7 @@ def shading_losses(net: ShadingNet, batch: RelightBatch, weights: ShadingWeights
     """The losses and the predicted relit foreground (premultiplied)."""
     out = net(batch.image, batch.albedo, batch.diffuse, batch.specular)
     relit, mask = out.relit * batch.alpha, (batch.alpha > 0).float()
-    highlight = (out.specular_hat.detach() * _LUMINANCE).sum(dim=1, keepdim=True) * mask
+    highlight = (out.specular_hat.detach() * _LUMINANCE.to(out.specular_hat.device)).sum(dim=1, keepdim=True) * mask
     mean = highlight.sum(dim=(1, 2, 3), keepdim=True).div(mask.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1))
     highlight = highlight / mean.clamp_min(1e-6)  # weights of mean one over each foreground
     losses = {"l1": masked_l1(relit, batch.target, mask),
