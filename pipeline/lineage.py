@@ -12,6 +12,8 @@ import json
 import os
 import re
 import subprocess
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +103,15 @@ def read_dvc_stage(name: str, dvc_yaml: str | Path = "dvc.yaml", resolve: bool =
         name=name, cmd=stage["cmd"], deps=_paths(stage.get("deps")), outs=_paths(stage.get("outs")),
         params=tuple(params), metrics=_paths(stage.get("metrics")), plots=_paths(stage.get("plots")),
     )
+
+
+def stage_argv(name: str, dvc_yaml: str | Path, params: Path, work: Path, moved: Sequence[str]) -> list[str]:
+    """A dvc.yaml stage's command as arguments for this interpreter, reading ``params`` and writing
+    under ``work`` every path that starts with one of ``moved`` (say ``data/models/``): a rerun
+    of the stage beside the repository's own outputs (benchmarks)."""
+    words = read_dvc_stage(name, dvc_yaml).cmd.split()
+    words = [str(work / w) if w.startswith(tuple(moved)) else w for w in words]
+    return [sys.executable if w == "python" else w for w in words] + ["--params", str(params), "--no-track"]
 
 
 def git_commit(root: str | Path = ".") -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from pipeline.device import Execution, configure
 from pipeline.io.arrays import save_png
 from pipeline.io.atomic import atomic_dirs, atomic_file
 from pipeline.lineage import dvc_md5, git_commit, read_dvc_stage
+from pipeline.portable import capped_environment
 from pipeline.schema.base import BaseParams
 
 History = list[tuple[int, dict[str, float]]]  # (step, {loss name: value}) rows
@@ -97,11 +99,16 @@ def _parser(name: str, inputs: Sequence[str], outputs: Sequence[str], plots: boo
 
 def stage_main(
     name: str, run: RunFn, schema: type[Section], inputs: Sequence[str] = (), outputs: Sequence[str] = (),
-    argv: Sequence[str] | None = None, plots: bool = False,
+    argv: Sequence[str] | None = None, plots: bool = False, portable: bool = False,
 ) -> int:
     """Parse arguments, run the stage's core, save and record its results; return an exit code.
-    ``schema`` is the class of the params section the stage reads (its module names the section)."""
+    ``schema`` is the class of the params section the stage reads (its module names the section).
+    A ``portable`` stage (the data stages) runs with the CPU kernel caps of ``pipeline/portable.py``
+    that make its bytes the same on any x86-64 CPU with AVX2, relaunching itself once to set them."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    capped = capped_environment(os.environ) if portable else None
+    if capped is not None:  # the caps must be set before NumPy and PyTorch load
+        return subprocess.run([sys.executable, "-m", f"stages.{name}", *argv], env=capped).returncode
     relaunch = distributed.relaunch_command(f"stages.{name}", argv)
     if relaunch is not None:  # LIGHTSTAGE_NPROC > 1: this same stage, in that many processes
         return subprocess.run(relaunch).returncode

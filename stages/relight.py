@@ -91,7 +91,7 @@ def _preview_cells(out: Path, row: dict, side: str, lit: LitView) -> list[np.nda
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("relight", run, schema=RelightParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
+    return stage_main("relight", run, schema=RelightParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, portable=True)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    return stage_main("trimaps", run, schema=TrimapsParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv)
+    return stage_main("trimaps", run, schema=TrimapsParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv, portable=True)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,17 @@ import numpy as np
 
 
 def quiet_warp() -> None:
-    """Silence Warp's start-up and module-load messages (call before anything initialises it)."""
+    """Silence Warp's start-up and module-load messages, and compile its CPU kernels for
+    x86-64-v3 rather than the host CPU (``pipeline/portable.py``); call before anything loads a
+    Warp module."""
     import logging
 
     import warp as wp
 
+    from pipeline.portable import warp_cpu_flags
+
     wp.config.log_level = logging.ERROR
+    wp.config.cpu_compiler_flags = warp_cpu_flags(wp.config.cpu_compiler_flags or "-march=native")  # idempotent
 
 
 @cache
