@@ -12,7 +12,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 export PREFECT_HOME ?= $(abspath .prefect)
 export PREFECT_API_URL ?= http://127.0.0.1:4200/api
 
-.PHONY: install repro test flow ui serve clean-env
+.PHONY: install repro test check flow ui serve clean-env
 
 install: $(STAMP)
 
@@ -27,6 +27,9 @@ repro: $(STAMP)
 
 test: $(STAMP)
 	python -m pytest
+
+check: $(STAMP)  # after `make repro`: the data identical to the committed, metrics within their seed spread
+	python -m pipeline.check
 
 flow: $(STAMP)
 	python -m pipeline.flow run

@@ -22,10 +22,10 @@ from pathlib import Path
 import yaml
 
 from pipeline.lineage import stage_argv
+from pipeline.check import DATA_STAGES
 from pipeline.portable import CAPS, NATIVE_ENV, is_x86_64
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_STAGES = ("synth", "lightmaps", "relight", "trimaps")
 MOVED = ("data/raw/", "data/interim/", "data/processed/", "metrics/", "plots/")  # what the data stages write: into the run's own folder
 
 
