@@ -1,6 +1,6 @@
 """How much the trained models' metrics move between training seeds, on the committed data.
 
-    .venv/bin/python benchmarks/seeds.py [--seeds 1 2] [--out reports/seed_spread.json]
+    .venv/bin/python benchmarks/seeds.py [--seeds 1 2 3 4] [--out reports/seed_spread.json] [--work DIR]
 
 Reruns the Total Relighting branch's training and evaluation stages (``train_matting``,
 ``evaluate_matting``, ``train_geometry``, ``train_albedo``, ``train_shading``,
@@ -43,10 +43,13 @@ def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
     return flat
 
 
-def run_seed(seed: int, temp: Path) -> dict[str, dict[str, float]]:
-    work = temp / f"seed{seed}"
+def run_seed(seed: int, folder: Path) -> dict[str, dict[str, float]]:
+    work = folder / f"seed{seed}"
+    done = [work / path for path in EVALUATIONS.values()]
+    if all(path.is_file() for path in done):  # an earlier invocation with the same --work finished this seed
+        return {stage: flatten(json.loads(path.read_text())) for stage, path in zip(EVALUATIONS, done)}
     params = work / "params.yaml"
-    params.parent.mkdir(parents=True)
+    params.parent.mkdir(parents=True, exist_ok=True)
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["base"]["seed"] = seed
     params.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -60,14 +63,16 @@ def run_seed(seed: int, temp: Path) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--out", type=Path, default=ROOT / "reports/seed_spread.json")
+    parser.add_argument("--work", type=Path, help="keep each seed's outputs here (a rerun reuses the seeds it finds "
+                        "finished); default: a temporary folder")
     args = parser.parse_args()
     committed = yaml.safe_load((ROOT / "params.yaml").read_text())["base"]["seed"]
     runs = {committed: {stage: flatten(json.loads((ROOT / path).read_text())) for stage, path in EVALUATIONS.items()}}
     with tempfile.TemporaryDirectory() as temp:
         for seed in args.seeds:
-            runs[seed] = run_seed(seed, Path(temp))
+            runs[seed] = run_seed(seed, args.work or Path(temp))
     spread = {}
     for stage in EVALUATIONS:
         spread[stage] = {}

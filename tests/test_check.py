@@ -15,10 +15,11 @@ LOCK = {"schema": "2.0", "stages": {
     "trimaps": {"outs": [{"path": "data/processed/trimaps", "md5": "bbb.dir"}]},
     "train_matting": {"outs": [{"path": "data/models/matting", "md5": "ccc.dir"}]}}}
 MATTING = {"model": {"sad": 0.040, "mse": 0.0030}, "closed_form": {"sad": 0.0456}, "images": 32}
-RELIGHTING = {"relit": {"model": {"mse": 0.0290}, "copy_input": {"mse": 0.0548}}}
+RELIGHTING = {"relit": {"model": {"mse": 0.0290, "psnr": 16.8}, "copy_input": {"mse": 0.0548}}}
 SPREAD = {"spread": {"evaluate_matting": {"model.sad": {"std": 0.002}, "model.mse": {"std": 0.0002},
                                           "closed_form.sad": {"std": 0.0}, "images": {"std": 0.0}},
-                     "evaluate_relighting": {"relit.model.mse": {"std": 0.0005}, "relit.copy_input.mse": {"std": 0.0}}}}
+                     "evaluate_relighting": {"relit.model.mse": {"std": 0.0005}, "relit.model.psnr": {"std": 0.1},
+                                             "relit.copy_input.mse": {"std": 0.0}}}}
 
 
 def write(root, lock, matting, relighting):
@@ -46,16 +47,21 @@ def test_a_rerun_within_the_seed_spread_passes(tmp_path, capsys):
     root = repository(tmp_path)
     assert check(root) == 0
     rerun = json.loads(json.dumps(MATTING))
-    rerun["model"]["sad"] = 0.040 + 3.9 * 0.002  # inside 4 standard deviations
+    rerun["model"]["sad"] = 0.040 + 7.9 * 0.002  # inside 8 standard deviations
     write(root, LOCK, rerun, RELIGHTING)
     assert check(root) == 0
     assert "identical" in capsys.readouterr().out
+    relighting = json.loads(json.dumps(RELIGHTING))
+    relighting["relit"]["model"]["psnr"] = 16.8 + 20 * 0.1  # outside the headline: reported, not enforced
+    write(root, LOCK, rerun, relighting)
+    assert check(root) == 0
+    assert "(20.0 std)" in capsys.readouterr().out
 
 
 def test_a_model_metric_beyond_the_spread_fails(tmp_path, capsys):
     root = repository(tmp_path)
     rerun = json.loads(json.dumps(RELIGHTING))
-    rerun["relit"]["model"]["mse"] = 0.0290 + 4.1 * 0.0005
+    rerun["relit"]["model"]["mse"] = 0.0290 + 8.1 * 0.0005
     write(root, LOCK, MATTING, rerun)
     assert check(root) == 1
     assert "evaluate_relighting:relit.model.mse" in [line.split()[0] for line in capsys.readouterr().out.splitlines()
