@@ -26,21 +26,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from pipeline.check import EVALUATIONS, flatten
 from pipeline.lineage import stage_argv
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("train_matting", "evaluate_matting", "train_geometry", "train_albedo", "train_shading", "evaluate_relighting")
-EVALUATIONS = {"evaluate_matting": "metrics/evaluate_matting.json", "evaluate_relighting": "metrics/evaluate_relighting.json"}
 MOVED = ("data/models/", "metrics/", "plots/", "reports/")  # what a seed's run writes: into its own folder
-
-
-def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
-    flat = {}
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            flat[f"{prefix}{key}"] = float(value)
-    return flat
 
 
 def run_seed(seed: int, folder: Path) -> dict[str, dict[str, float]]:
