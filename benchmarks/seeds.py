@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from pipeline.check import EVALUATIONS, flatten
+from pipeline.check import EVALUATIONS
 from pipeline.lineage import stage_argv
+from pipeline.stage import flat_metrics
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("train_matting", "evaluate_matting", "train_geometry", "train_albedo", "train_shading", "evaluate_relighting")
 MOVED = ("data/models/", "metrics/", "plots/", "reports/")  # what a seed's run writes: into its own folder
@@ -37,7 +38,7 @@ def run_seed(seed: int, folder: Path) -> dict[str, dict[str, float]]:
     work = folder / f"seed{seed}"
     done = [work / path for path in EVALUATIONS.values()]
     if all(path.is_file() for path in done):  # an earlier invocation with the same --work finished this seed
-        return {stage: flatten(json.loads(path.read_text())) for stage, path in zip(EVALUATIONS, done)}
+        return {stage: flat_metrics(json.loads(path.read_text())) for stage, path in zip(EVALUATIONS, done)}
     params = work / "params.yaml"
     params.parent.mkdir(parents=True, exist_ok=True)
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -48,7 +49,7 @@ def run_seed(seed: int, folder: Path) -> dict[str, dict[str, float]]:
         subprocess.run(stage_argv(name, ROOT / "dvc.yaml", params, work, MOVED), cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
         print(f"seed {seed}: {name} {time.perf_counter() - start:.0f} s", flush=True)
-    return {stage: flatten(json.loads((work / path).read_text())) for stage, path in EVALUATIONS.items()}
+    return {stage: flat_metrics(json.loads((work / path).read_text())) for stage, path in EVALUATIONS.items()}
 
 
 def main() -> None:
@@ -59,7 +60,7 @@ def main() -> None:
                         "finished); default: a temporary folder")
     args = parser.parse_args()
     committed = yaml.safe_load((ROOT / "params.yaml").read_text())["base"]["seed"]
-    runs = {committed: {stage: flatten(json.loads((ROOT / path).read_text())) for stage, path in EVALUATIONS.items()}}
+    runs = {committed: {stage: flat_metrics(json.loads((ROOT / path).read_text())) for stage, path in EVALUATIONS.items()}}
     with tempfile.TemporaryDirectory() as temp:
         for seed in args.seeds:
             runs[seed] = run_seed(seed, args.work or Path(temp))

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.stage import flat_metrics
 
 DATA_STAGES = ("synth", "lightmaps", "relight", "trimaps")  # the stages that run capped (pipeline/portable.py)
 EVALUATIONS = {"evaluate_matting": "metrics/evaluate_matting.json",
@@ -50,16 +51,6 @@ def committed(rev: str, path: str, root: Path) -> str:
     if done.returncode != 0:
         raise SystemExit(f"pipeline.check: {path} is not in commit {rev}: {done.stderr.strip()}")
     return done.stdout
-
-
-def flatten(metrics: dict, prefix: str = "") -> dict[str, float]:
-    flat = {}
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}."))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            flat[f"{prefix}{key}"] = float(value)
-    return flat
 
 
 def output_hashes(lock: dict, stage: str) -> dict[str, str]:
@@ -87,7 +78,8 @@ def check_metrics(root: Path, rev: str, spread_file: Path) -> list[str]:
     failing = []
     print(f"  {'metric':46s} {'committed':>11s} {'now':>11s} {'seed std':>9s} {'tolerance':>10s}")
     for stage, path in EVALUATIONS.items():
-        before, after = flatten(json.loads(committed(rev, path, root))), flatten(json.loads((root / path).read_text()))
+        before = flat_metrics(json.loads(committed(rev, path, root)))
+        after = flat_metrics(json.loads((root / path).read_text()))
         for key in sorted(before):
             name, deviation = f"{stage}:{key}", spread.get(stage, {}).get(key, {}).get("std", 0.0)
             if key not in after or not math.isfinite(after[key]):
