@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from pipeline.config import load_params
-from pipeline.device import add_options, configure_from
+from pipeline.device import add_options, configure_from, native_bfloat16
 from pipeline.matting.training import MattingObjective
 from pipeline.models.matting import MattingLossWeights
 from pipeline.relighting.training import geometry_step
@@ -150,9 +150,11 @@ def main() -> None:
               f"{cfg.steps * seconds / 3600:,.1f} h here, about {cfg.steps * gpu / 3600:,.1f} h on one H100 "
               f"at an assumed {ASSUMED_GPU_FLOPS / 1e12:.0f} TFLOP/s")
         if getattr(cfg, "precision", "float32") != "float32":
+            bf16, _ = scaled_step(case, execution.device, args.steps, args.crop, "bfloat16")
             fp32, _ = scaled_step(case, execution.device, args.steps, args.crop, "float32")
-            print(f"  in {cfg.precision}: {seconds * 1000:,.0f} ms/step; in float32 {fp32 * 1000:,.0f} ms/step: "
-                  f"{fp32 / seconds:.2f}x faster in {cfg.precision}")
+            native = "native" if native_bfloat16(execution.device) else "emulated"
+            print(f"  precision {cfg.precision}: bfloat16 ({native} here) {bf16 * 1000:,.0f} ms/step, float32 "
+                  f"{fp32 * 1000:,.0f} ms/step: {fp32 / bf16:.2f}x faster in bfloat16")
         if baselines:
             old_seconds, old_flops = scaled_step(baselines[index], execution.device, args.steps, args.crop)
             old_cfg = baselines[index].cfg

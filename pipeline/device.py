@@ -14,6 +14,11 @@ command-line flag that sets it), never from params.yaml:
 Training data is keyed to the sample index (pipeline.training), so none of these changes
 what a run computes, only where and how fast.
 
+Mixed precision (a training stage's ``precision: auto``) follows the hardware too:
+bfloat16 where the device computes it natively (``native_bfloat16``: a GPU with bfloat16,
+a CPU with AVX512-BF16 or AMX), float32 elsewhere (emulated bfloat16 on an AVX2 CPU made the
+matting step 8x slower); the choice is the ``lightstage.bfloat16`` tag.
+
 Under torchrun on CUDA each process takes the GPU of its local rank. Commands
 (``lightstage``, the benchmarks) take ``--device`` and ``--threads``, which set
 the same variables (``add_options``, ``configure_from``).
@@ -43,7 +48,32 @@ class Execution:
     def tags(self) -> dict[str, str]:
         """For MLflow: where the run ran (tags, never params)."""
         return {"lightstage.device": self.device, "lightstage.threads": str(self.threads),
-                "lightstage.processes": str(self.processes), "lightstage.workers": str(self.workers)}
+                "lightstage.processes": str(self.processes), "lightstage.workers": str(self.workers),
+                "lightstage.bfloat16": "native" if native_bfloat16(self.device) else "emulated"}
+
+
+BFLOAT16_CPU_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})  # /proc/cpuinfo's names
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux lists them (empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def native_bfloat16(device: str) -> bool:
+    """Whether ``device`` computes bfloat16 convolutions and products in hardware."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return bool(BFLOAT16_CPU_FLAGS & cpu_flags())
 
 
 def _int_env(name: str, default: int, least: int = 1) -> int:

@@ -37,6 +37,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline import distributed
+from pipeline.device import native_bfloat16
 from pipeline.io.atomic import atomic_file
 from pipeline.models import checkpoint
 from pipeline.seeds import rng_for
@@ -168,7 +169,7 @@ class EMA:
         self.module.load_state_dict(state)
 
 
-Precision = Literal["float32", "bfloat16"]
+Precision = Literal["auto", "float32", "bfloat16"]  # auto: bfloat16 where the device has it natively
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,8 @@ class TrainSettings:
     seed: int
     name: str  # for the progress bar
     workers: int = 0  # data-loading processes (0: load in this process)
-    precision: Precision = "float32"  # "bfloat16": the step's forward and losses under autocast, weights in float32
+    precision: Precision = "float32"  # "bfloat16": the step's forward and losses under autocast, weights in float32;
+    #                                    "auto": bfloat16 where the device has it natively (pipeline.device)
 
 
 class KeyedDataset(torch.utils.data.Dataset):
@@ -284,6 +286,8 @@ class Trainer:
         self.modules, self.optimizers, self.settings = dict(modules), dict(optimizers), settings
         self.state = dict(state or {})
         self.device = torch.device(device)
+        self.bfloat16 = settings.precision == "bfloat16" or (
+            settings.precision == "auto" and native_bfloat16(str(self.device)))
         self.step = 0
         self.share = distributed.share(settings.batch)
         for module in self.modules.values():
@@ -311,7 +315,7 @@ class Trainer:
         """Mixed precision for a step when the settings ask for it: convolutions and matrix products
         in bfloat16 (on the CPU, where it pays: AVX512-BF16 or AMX), reductions, losses, weights and
         optimiser state in float32."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.settings.precision == "bfloat16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bfloat16)
 
     def due(self, interval: int) -> bool:
         """Whether a term that runs every ``interval`` steps runs at this step."""

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from pipeline.models import checkpoint
-from pipeline.training import HISTORY_FILE, STATE_FILE, CropPhase, CropPlan, Schedule
+from pipeline import device
+from pipeline.training import HISTORY_FILE, STATE_FILE, CropPhase, CropPlan, Schedule, Trainer, TrainSettings
 from tests.conftest import ROOT, tool_env
 from tests.tiny_gan import R1_EVERY, Ring, gan_step, new_trainer, weights
 
@@ -30,6 +31,24 @@ def test_crop_plan_runs_its_phases_in_order_by_global_sample_index():
     assert [plan.at_index(i) for i in (0, 11, 12, 19, 20)] == [16, 16, 32, 32, 48]  # sample i is in step i // 4
     assert plan.pixel_share(10) == pytest.approx((3 * 16**2 + 2 * 32**2 + 5 * 48**2) / (10 * 48**2))
     assert CropPlan(batch=4, crop=48).pixel_share(10) == 1.0
+
+
+@pytest.mark.parametrize("flags, native", [({"avx2", "fma"}, False), ({"avx2", "avx512f", "avx512_bf16"}, True),
+                                           ({"avx2", "amx_bf16", "amx_tile"}, True)])
+def test_auto_precision_takes_bfloat16_only_where_the_cpu_has_it(monkeypatch, flags, native):
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset(flags))
+    assert device.native_bfloat16("cpu") is native
+    net = torch.nn.Conv2d(1, 1, 1)
+    for precision, expected in (("auto", native), ("float32", False), ("bfloat16", True)):
+        trainer = Trainer({"net": net}, {}, TrainSettings(1, 1, 1, 0, "net", precision=precision))
+        assert trainer.bfloat16 is expected
+        with trainer.autocast():
+            assert (net(torch.ones(1, 1, 2, 2)).dtype == torch.bfloat16) is expected
+
+
+def test_the_cpu_flags_are_read_from_the_machine():
+    flags = device.cpu_flags()
+    assert not flags or "fpu" in flags or "sse2" in flags  # Linux lists them; elsewhere none
 
 
 def test_every_optimizer_follows_its_own_schedule(tmp_path):

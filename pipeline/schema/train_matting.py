@@ -30,8 +30,9 @@ class TrainMattingParams(Section):
     loss_trimap: float = Field(ge=0)
     loss_gradient: float = Field(ge=0)
     adversarial_weight: float = Field(ge=0, description="WGAN-GP term; 0 disables the critic")
-    precision: Precision = Field(description="float32, or bfloat16: convolutions under mixed precision (faster on CPUs "
-                                 "with AVX512-BF16 or AMX and on GPUs; slower elsewhere), weights kept in float32")
+    precision: Precision = Field(description="float32; bfloat16: convolutions under mixed precision, weights kept in "
+                                 "float32 (faster on CPUs with AVX512-BF16 or AMX and on GPUs, 8x slower on an AVX2 "
+                                 "CPU); auto: bfloat16 where the device has it natively, else float32")
     checkpoint_every: int = Field(ge=1)
     ema_half_life: float = Field(ge=0, description="steps: the saved model is an exponential moving average of the "
                                  "weights whose past halves every this many steps (Polyak averaging); 0: the last weights")
