@@ -70,8 +70,19 @@ def test_a_model_metric_beyond_the_spread_fails(tmp_path, capsys):
 
 def test_a_baseline_must_agree_to_the_last_digits(tmp_path):
     root = repository(tmp_path)
+    rerun = json.loads(json.dumps(RELIGHTING))
+    rerun["relit"]["copy_input"]["mse"] = 0.0548 * (1 + 1e-5)  # no spread over seeds: 1e-6 relative
+    write(root, LOCK, MATTING, rerun)
+    assert check(root) == 1
+
+
+def test_closed_form_matting_may_move_as_its_solver_does_between_cpus(tmp_path):
+    root = repository(tmp_path)
     rerun = json.loads(json.dumps(MATTING))
-    rerun["closed_form"]["sad"] = 0.0456 * (1 + 1e-5)  # no spread over seeds: 1e-6 relative
+    rerun["closed_form"]["sad"] = 0.0456 * (1 + 0.004)  # the AVX2 and AVX-512 machines' CG stopped 0.4 % apart
+    write(root, LOCK, rerun, RELIGHTING)
+    assert check(root) == 0
+    rerun["closed_form"]["sad"] = 0.0456 * (1 + 0.02)
     write(root, LOCK, rerun, RELIGHTING)
     assert check(root) == 1
 
