@@ -19,7 +19,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
-	$(VENV)/bin/python -m pipeline.synth.head --warm  # head-model cache and ray-casting kernels, outside the repository
+	$(VENV)/bin/python -m pipeline.warm  # head-model cache, ray-casting and closed-form matting kernels
 	@touch $@
 
 repro: $(STAMP)
