@@ -66,7 +66,7 @@ def main() -> None:
     print(f"profile {args.profile} on {execution.device} ({execution.threads} CPU threads); prefiltering the map once: "
           f"{time.perf_counter() - start:.2f} s ({maps.env_height}x{2 * maps.env_height} -> {maps.lightmap_height} rows)")
     matting, chain = build(params, execution.device)
-    relighter = PhotoRelighter(matting, chain)
+    relighter = PhotoRelighter.from_params(matting, chain, params)
     sync = torch.cuda.synchronize if execution.device.startswith("cuda") else (lambda: None)
     with torch.no_grad():
         for size in args.sizes:

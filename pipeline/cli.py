@@ -78,9 +78,7 @@ def relight_command(args: argparse.Namespace) -> None:
     matting, _ = load_model(args.models / "matting" / "model.pt", MattingConfig, execution.device)
     chain = RelightingChain.load(args.models / "geometry", args.models / "albedo", args.models / "shading",
                                  device=execution.device)
-    relighter = PhotoRelighter(matting, chain, params.section("trimaps").coarse_band_fraction,
-                               params.section("evaluate_relighting").exposure_median,
-                               working_size=params.section("photo").working_size)
+    relighter = PhotoRelighter.from_params(matting, chain, params)
     with torch.no_grad():
         try:
             result = relighter(photo, environment, background, trimap, backdrop=backdrop)
