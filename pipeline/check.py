@@ -34,7 +34,7 @@ import yaml
 
 from pipeline.stage import flat_metrics
 
-DATA_STAGES = ("synth", "lightmaps", "relight", "trimaps")  # the stages that run capped (pipeline/portable.py)
+DATA_STAGES = ("synth", "lightmaps", "relight", "trimaps", "poses")  # the stages that run capped (pipeline/portable.py)
 EVALUATIONS = {"evaluate_matting": "metrics/evaluate_matting.json",
                "evaluate_relighting": "metrics/evaluate_relighting.json"}
 HEADLINE = {"evaluate_matting": ("model.sad", "model.mse", "model.grad", "model.conn", "coarse.sad"),

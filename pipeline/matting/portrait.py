@@ -9,28 +9,21 @@ are certainly the person, the prior probably, a margin around it probably not,
 everything else background. Where no face is found, the border-colour
 segmentation (``pipeline.matting.trimap.border_segmentation``) is the fallback.
 
-``face-recognition-models`` imports ``pkg_resources`` when imported, which
-current setuptools no longer has, so its model files are found through the
-package's directory instead of by importing it.
+The detector lives in ``pipeline.poses.detect``, which the poses stage shares.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from pipeline import LightstageError
 from pipeline.io.resize import resize_picture, scaled_shape
 from pipeline.matting.trimap import border_segmentation
+from pipeline.poses.detect import dlib_landmarks
 
-INSTALL_HINT = "`make install` installs them (or: pip install dlib-bin face-recognition-models)"
 WORK_SIZE = 400  # GrabCut runs with the photo's longer side at most this many pixels
-DETECT_SIZE = 800  # and face detection at most this many
 
 
 @dataclass(frozen=True)
@@ -41,42 +34,6 @@ class Segmentation:
     method: str  # "face prior + GrabCut" or "border colours"
     faces: int  # faces the detector found (0 where the border colours were used)
     face_box: tuple[int, int, int, int] | None  # (left, top, right, bottom) of the face taken
-
-
-def model_file(name: str) -> Path:
-    """A model file of the ``face-recognition-models`` package, found through its directory."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or spec.origin is None:
-        raise LightstageError(f"the face landmark models (face-recognition-models) are not installed; {INSTALL_HINT}")
-    path = Path(spec.origin).parent / "models" / name
-    if not path.is_file():
-        raise LightstageError(f"{path}: model file missing from face-recognition-models; reinstall it")
-    return path
-
-
-@cache
-def _dlib_models():
-    try:
-        import dlib
-    except ImportError as err:
-        raise LightstageError(f"portrait segmentation needs dlib (the dlib-bin package); {INSTALL_HINT}") from err
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
-
-
-def face_landmarks(photo: np.ndarray) -> tuple[np.ndarray | None, int]:
-    """(68 landmarks (68, 2) x, y in pixels of the largest face, or None; faces found) in an
-    sRGB photo (H, W, 3) in [0, 1]."""
-    detector, predictor = _dlib_models()
-    scale = min(1.0, DETECT_SIZE / max(photo.shape[:2]))
-    image = _bytes(photo, scale)
-    upsample = 1 if max(image.shape[:2]) < 600 else 0  # small faces need one pyramid level up
-    found = list(detector(image, upsample))
-    if not found:
-        return None, 0
-    largest = max(found, key=lambda r: r.width() * r.height())
-    shape = predictor(image, largest)
-    points = np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64) / scale
-    return points, len(found)
 
 
 def head_and_shoulders(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +61,8 @@ def head_and_shoulders(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[n
 def portrait_segmentation(photo: np.ndarray) -> Segmentation:
     """The person in an sRGB photo (H, W, 3) in [0, 1]: GrabCut from the largest face's
     head-and-shoulders prior, or the border-colour segmentation where no face is found."""
-    landmarks, faces = face_landmarks(photo)
+    detection = dlib_landmarks(photo)
+    landmarks, faces = detection.xy, detection.faces
     if landmarks is None:
         return Segmentation(border_segmentation(photo), "border colours", 0, None)
     mask = grabcut(photo, *head_and_shoulders(photo.shape[:2], landmarks))

@@ -2,7 +2,7 @@
 
 The world frame is EG3D's as the synthetic face set uses it (``pipeline/camera/eg3d.py``):
 y up, the subject facing +z, the head's landmark template about the origin at the scale of the
-synthetic heads (metres: the outer eye corners about 0.09 apart), and cameras 25 floats in
+synthetic heads (``pipeline.poses.template`` defines that frame), and cameras 25 floats in
 OpenCV axes with EG3D's normalised intrinsics. A frontal camera at radius 2.7 looking at the
 origin is EG3D's canonical pose. Because the template is fixed, the fit gives the camera that
 sees the template as the photo shows the face: the head's rotation becomes the camera's orbit

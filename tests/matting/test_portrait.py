@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.matting.portrait import face_landmarks, model_file, portrait_segmentation
+from pipeline.matting.portrait import portrait_segmentation
+from pipeline.poses.detect import dlib_landmarks, model_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -52,8 +53,8 @@ def test_no_face_falls_back_to_border_colours():
     rng = np.random.default_rng(0)
     photo = (0.8 + 0.02 * rng.standard_normal((120, 100, 3))).astype(np.float32)  # a plain, slightly noisy wall
     photo[40:110, 30:70] = rng.uniform(0.0, 0.2, (70, 40, 3))  # a dark figure on a light wall, no face
-    landmarks, faces = face_landmarks(photo)
-    assert landmarks is None and faces == 0
+    detection = dlib_landmarks(photo)
+    assert detection.xy is None and detection.faces == 0
     found = portrait_segmentation(photo)
     assert found.method == "border colours" and found.faces == 0 and found.face_box is None
     assert found.mask[60:100, 35:65].all() and not found.mask[:30].any()
