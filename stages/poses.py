@@ -50,6 +50,18 @@ OUTPUTS = ("dataset",)
 REJECTS = "rejects.parquet"
 TEMPLATE = "template.json"
 PREVIEW = 8
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def photo_table(folder: Path) -> pd.DataFrame:
+    """The pictures under ``folder`` (recursively, sorted), named by their path with '/' as '_'."""
+    if not folder.is_dir():
+        raise DataError(f"{folder}: poses.photos is not a folder")
+    paths = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+    if not paths:
+        raise DataError(f"{folder}: no photos ({', '.join(PHOTO_SUFFIXES)}) in poses.photos")
+    return pd.DataFrame({"image": [str(Path(p).with_suffix("")).replace("/", "_") for p in paths], "path": paths,
+                         "labels": None, "split": "train"})
 
 
 def detect(cfg: PosesParams, seed: int, index: int, row, photo: np.ndarray) -> Detection:
@@ -60,14 +72,14 @@ def detect(cfg: PosesParams, seed: int, index: int, row, photo: np.ndarray) -> D
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
     cfg, out = ctx.params, outputs["dataset"]
-    faces = read_faces(inputs["faces"])
+    folder = Path(cfg.photos) if cfg.photos else inputs["faces"]
+    faces = photo_table(folder) if cfg.photos else read_faces(folder)
     template, averaged = template_from_lightstage(inputs["lightstage"])
     size = cfg.resolution
     rows, rejects, labels, preview = [], [], [], []
     start = time.perf_counter()
     for index, row in enumerate(tqdm(faces.itertuples(), total=len(faces), desc="poses", unit="photo")):
-        source = inputs["faces"] / row.path
-        photo = load_png(source)
+        photo = load_png(folder / row.path)
         detection = detect(cfg, ctx.base.seed, index, row, photo)
         found = estimate(detection, template, size, cfg.max_error_px, cfg.min_points)
         if not found.fit.kept:
@@ -75,16 +87,18 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                             "error_px": found.fit.error_px, "faces_found": detection.faces})
             continue
         crop = warp(photo, found.affine, size)
-        segments = warp(load_png(inputs["faces"] / row.labels)[..., 0], found.affine, size, labels=True)
+        segments = None if row.labels is None else warp(load_png(folder / row.labels)[..., 0], found.affine, size, labels=True)
         copies = [("", crop, segments, found.fit.label, found.xy, found.visible)]
         if cfg.mirror:
             xy, visible = mirror_landmarks(found.xy, found.visible, size)
-            copies.append(("_mirror", crop[:, ::-1], segments[:, ::-1], mirror_label(found.fit.label), xy, visible))
+            mirrored = None if segments is None else segments[:, ::-1]
+            copies.append(("_mirror", crop[:, ::-1], mirrored, mirror_label(found.fit.label), xy, visible))
         for suffix, picture, segment, camera, xy, visible in copies:
             name = f"{row.image}{suffix}"
-            paths = {"path": f"images/{name}.png", "labels": f"labels/{name}.npy"}
+            paths = {"path": f"images/{name}.png", "labels": None if segment is None else f"labels/{name}.npy"}
             save_png(out / paths["path"], np.ascontiguousarray(picture))
-            save_array(out / paths["labels"], np.ascontiguousarray(segment), dtype=np.uint8)
+            if segment is not None:
+                save_array(out / paths["labels"], np.ascontiguousarray(segment), dtype=np.uint8)
             labels.append((paths["path"], camera))
             yaw, pitch, roll = head_angles(camera)
             rows.append({"image": name, **paths, "source": row.path, "mirrored": bool(suffix), "split": row.split,
@@ -116,8 +130,8 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                "photos_per_second": len(faces) / seconds}
     truth = read_table(inputs["faces_truth"] / FACE_CAMERAS, ("image", "yaw", "pitch"))
     plot = None
-    if len(truth):
-        scores, plot = score(cfg, ctx.base.seed, faces, inputs["faces"], manifest[~manifest["mirrored"]], template, truth)
+    if len(truth) and not cfg.photos:  # a folder of photos has no true cameras
+        scores, plot = score(cfg, ctx.base.seed, faces, folder, manifest[~manifest["mirrored"]], template, truth)
         metrics["accuracy"] = scores
     while len(preview) % 4:
         preview.append(np.zeros_like(preview[0]))

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from pipeline.config import Section
 
 
 class PosesParams(Section):
+    photos: str = Field(description="'' for the face set; or a folder of face photos (any depth: png, jpg, ...), "
+                        "which needs the dlib detector and is not tracked by DVC (rerun with dvc repro -f poses)")
     detector: Literal["synthetic", "dlib"] = Field(description="landmarks: the face set's own plus noise, or dlib's 68 points")
     noise_px: float = Field(ge=0, le=20, description="synthetic detector: Gaussian scatter per coordinate, source pixels")
     resolution: int = Field(ge=16, le=1024, description="aligned crops are this many pixels square (the GANs' resolution)")
@@ -18,6 +20,13 @@ class PosesParams(Section):
     mirror: bool = Field(description="add a mirrored copy of every kept image with the mirrored camera, as EG3D does")
     eval_noise_px: list[float] = Field(description="scoring against true cameras: the synthetic detector at each of these noises")
     eval_dlib: bool = Field(description="scoring against true cameras: also dlib's detector on the same photos")
+
+
+    @model_validator(mode="after")
+    def _photos_need_a_detector(self) -> PosesParams:
+        if self.photos and self.detector == "synthetic":
+            raise ValueError("poses.photos: a folder of photos has no landmarks of its own; set poses.detector: dlib")
+        return self
 
 
 SCHEMA = PosesParams

@@ -29,7 +29,7 @@ HOPPER = Path(__import__("matplotlib").get_data_path()) / "sample_data" / "grace
 
 
 def params(**overrides) -> PosesParams:
-    values = dict(detector="synthetic", noise_px=0.0, resolution=SIZE, max_error_px=3.0, min_points=12, mirror=True,
+    values = dict(photos="", detector="synthetic", noise_px=0.0, resolution=SIZE, max_error_px=3.0, min_points=12, mirror=True,
                   eval_noise_px=[0.0, 2.0], eval_dlib=False)
     return PosesParams(**(values | overrides))
 
@@ -140,3 +140,28 @@ def test_a_real_photograph_through_dlib_and_its_mirror(small_dataset):
     (yaw, pitch, _), (yaw_mirrored, pitch_mirrored, _) = (head_angles(fit.label) for fit in fits)
     assert 2.0 < yaw < 15.0 and -15.0 < yaw_mirrored < -1.0  # near frontal; the mirror turns the other way
     assert abs(pitch - pitch_mirrored) < 3.0
+
+
+def test_a_folder_of_real_photos(small_dataset, tmp_path):
+    """Real portraits from packages (matplotlib's Grace Hopper, scikit-image's astronaut, whose
+    photo holds two faces: hers and one on a badge) and a blank picture, in a folder tree."""
+    data = pytest.importorskip("skimage.data", reason="scikit-image (the test extra) ships the astronaut")
+    photos = tmp_path / "photos"
+    (photos / "studio").mkdir(parents=True)
+    shutil.copy(HOPPER, photos / "hopper.jpg")
+    cv2.imwrite(str(photos / "studio" / "astronaut.png"), data.astronaut()[..., ::-1])
+    cv2.imwrite(str(photos / "studio" / "wall.png"), np.full((200, 200, 3), 90, np.uint8))
+    (photos / "notes.txt").write_text("not a photo")
+    result = run_poses(small_dataset, tmp_path / "out", params(photos=str(photos), detector="dlib", resolution=64))
+    manifest = read_table(tmp_path / "out" / MANIFEST).set_index("image")
+    assert set(manifest.index) == {"hopper", "hopper_mirror", "studio_astronaut", "studio_astronaut_mirror"}
+    assert manifest.loc["studio_astronaut", "faces_found"] == 2 and manifest.loc["hopper", "source"] == "hopper.jpg"
+    assert manifest["labels"].isna().all() and "accuracy" not in result.metrics  # no label maps, no true cameras
+    rejects = read_table(tmp_path / "out" / poses.REJECTS)
+    assert list(rejects["source"]) == ["studio/wall.png"] and list(rejects["reason"]) == ["no face found"]
+    assert set(read_dataset_json(tmp_path / "out" / DATASET_JSON)) == set(manifest["path"])
+
+
+def test_a_folder_of_photos_needs_a_real_detector():
+    with pytest.raises(ValueError, match="poses.photos.*detector: dlib"):
+        params(photos="/some/folder")
