@@ -20,7 +20,6 @@ and roll errors per yaw bin go to the metrics, errors against true yaw to the pl
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +76,6 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     template, averaged = template_from_lightstage(inputs["lightstage"])
     size = cfg.resolution
     rows, rejects, labels, preview = [], [], [], []
-    start = time.perf_counter()
     for index, row in enumerate(tqdm(faces.itertuples(), total=len(faces), desc="poses", unit="photo")):
         photo = load_png(folder / row.path)
         detection = detect(cfg, ctx.base.seed, index, row, photo)
@@ -111,7 +109,6 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                          "crop_rotation_deg": rotation_of(found.affine), "detector": cfg.detector})
         if len(preview) < PREVIEW:
             preview.append(label(crop, f"{row.image} yaw {head_angles(found.fit.label)[0]:+.0f}"))
-    seconds = time.perf_counter() - start
     if not rows:
         reasons = pd.DataFrame(rejects)["reason"].value_counts().head(3).to_dict() if rejects else {}
         raise DataError(f"{inputs['faces']}: no photo gave a pose ({len(rejects)} rejected; reasons: {reasons})")
@@ -126,8 +123,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     metrics = {"photos": len(faces), "kept": len(originals), "rejected": len(rejects),
                "kept_share": len(originals) / len(faces), "images_written": len(manifest),
                "reprojection_error_px_median": float(originals["reprojection_error_px"].median()),
-               "radius_median": float(originals["radius"].median()), "radius_target": RADIUS,
-               "photos_per_second": len(faces) / seconds}
+               "radius_median": float(originals["radius"].median()), "radius_target": RADIUS}
     truth = read_table(inputs["faces_truth"] / FACE_CAMERAS, ("image", "yaw", "pitch"))
     plot = None
     if len(truth) and not cfg.photos:  # a folder of photos has no true cameras

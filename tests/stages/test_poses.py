@@ -2,11 +2,14 @@
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
-import pandas as pd
+import PIL.Image
 import pytest
 
 from pipeline import DataError
@@ -25,7 +28,7 @@ from stages import poses
 
 BASE = BaseParams(seed=0, profile="tiny", source="synthetic")
 SIZE = 16
-HOPPER = Path(__import__("matplotlib").get_data_path()) / "sample_data" / "grace_hopper.jpg"
+HOPPER = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 
 
 def params(**overrides) -> PosesParams:
@@ -59,7 +62,7 @@ def test_the_output_is_an_eg3d_dataset(small_dataset, tmp_path):
     labels = read_dataset_json(out / DATASET_JSON)
     # EG3D's ImageFolderDataset: every file under the root with an image extension is an image, named
     # by its path relative to the root, and each must have a label
-    extensions = set(__import__("PIL.Image", fromlist=["Image"]).registered_extensions())
+    extensions = set(PIL.Image.registered_extensions())
     images = {str(p.relative_to(out)).replace(os.sep, "/") for p in out.rglob("*") if p.suffix.lower() in extensions}
     assert images == set(labels) and len(images) == result.metrics["images_written"] == 2 * result.metrics["kept"]
     manifest = read_table(out / MANIFEST)
@@ -165,3 +168,21 @@ def test_a_folder_of_real_photos(small_dataset, tmp_path):
 def test_a_folder_of_photos_needs_a_real_detector():
     with pytest.raises(ValueError, match="poses.photos.*detector: dlib"):
         params(photos="/some/folder")
+
+
+def test_a_failed_run_keeps_the_dataset_already_written(small_dataset, tmp_path):
+    """Through the stage's command line (outputs written to a temporary folder and swapped in on
+    success): a photo that cannot be read stops it with the file's name and exit 2, and the
+    dataset of the run before is left as it was."""
+    faces = tmp_path / "faces"
+    shutil.copytree(small_dataset / "faces", faces)
+    argv = ["--no-track", "--metrics", str(tmp_path / "poses.json"), "--plots", str(tmp_path / "poses.csv"),
+            "--faces", str(faces), "--faces_truth", str(small_dataset / "faces_truth"),
+            "--lightstage", str(small_dataset / "lightstage"), "--dataset", str(tmp_path / "out")]
+    assert poses.main(argv) == 0
+    before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    broken = faces / read_table(faces / MANIFEST)["path"][5]
+    broken.write_bytes(b"\x89PNG broken")
+    done = subprocess.run([sys.executable, "-m", "stages.poses", *argv], capture_output=True, text=True)
+    assert done.returncode == 2 and f"{broken}: not a readable image" in done.stderr
+    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == before
