@@ -4,7 +4,9 @@
 
 Prints the median seconds per call of each component and its share of one
 subject-view (the unit of work of the light stage), all measured in this run,
-plus the linearity error of OLAT relighting at L = 16, 64, 256.
+plus the linearity error of OLAT relighting at L = 16, 64, 256, and what refining the
+meshes for smooth silhouettes (``synth.max_facet_px``) costs: a face image and a
+subject-view with and without it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import numpy as np
 
 from timing import median_seconds
 
-from pipeline.camera.eg3d import camera_label, orbit_camera
+from pipeline.camera.eg3d import RADIUS, camera_label, orbit_camera, pixel_size
 from pipeline.config import PROFILES, load_params
 from pipeline.io.arrays import save_array
 from pipeline.light.sphere import uniform_light_set
+from pipeline.synth.dataset import LIGHTSTAGE_RADIUS
 from pipeline.synth.faces import FaceSpec, render_face
 from pipeline.synth.hdri import procedural_sky
 from pipeline.synth.linearity import direct_render, olat_render, relative_error, smooth_environment
@@ -36,7 +39,9 @@ def main() -> None:
     args = parser.parse_args()
     raw = load_params(Path("params.yaml"), profile=args.profile).section("synth")
     res, ss, lights = raw.resolution, raw.supersample, uniform_light_set(raw.lights)
-    subject = sample_subject(rng_for(0, "subject", 0))
+    pixel = pixel_size(LIGHTSTAGE_RADIUS, res)
+    subject = sample_subject(rng_for(0, "subject", 0), pixel=pixel, max_facet_px=raw.max_facet_px)
+    coarse = sample_subject(rng_for(0, "subject", 0))
     camera = camera_label(orbit_camera(0.3, 0.0))
     samples = trace(subject, camera, res, ss)
     view = render_view(subject, camera, lights.directions, lights.solid_angles, res, ss)
@@ -44,11 +49,13 @@ def main() -> None:
     face_samples = trace(subject, camera, raw.face_resolution, raw.face_supersample)
     face_lights = uniform_light_set(raw.face_lights).directions
     white = np.full((len(face_lights), 3), 1.0 / len(face_lights))
-    face_spec = FaceSpec(0, raw.face_resolution, raw.face_supersample, raw.face_lights, 0.1)
+    face_spec = FaceSpec(0, raw.face_resolution, raw.face_supersample, raw.face_lights, 0.1, raw.max_facet_px)
+    coarse_face_spec = FaceSpec(0, raw.face_resolution, raw.face_supersample, raw.face_lights, 0.1, float("inf"))
 
     with tempfile.TemporaryDirectory() as tmp:
         timings = {
-            "subject sampling": median_seconds(lambda: sample_subject(rng_for(0, "subject", 1))),
+            "subject sampling": median_seconds(lambda: sample_subject(rng_for(0, "subject", 1), pixel=pixel,
+                                                                      max_facet_px=raw.max_facet_px)),
             "trace (rays, hits, fuzz)": median_seconds(lambda: trace(subject, camera, res, ss)),
             f"OLAT stack, {raw.lights} lights": median_seconds(lambda: [lit_image(subject, samples, d) for d in lights.directions], 1),
             "  of which shadow rays": median_seconds(lambda: [shade(subject, samples.solid, d) for d in lights.directions], 1)
@@ -57,6 +64,9 @@ def main() -> None:
             "write one view (float16 .npy)": median_seconds(lambda: save_array(Path(tmp) / "olat.npy", view.olat)),
             "one HDR map": median_seconds(lambda: procedural_sky(rng_for(0, "hdri", 1), raw.hdri_height)),
             "one face image": median_seconds(lambda: render_face(face_spec, 0, maps)),
+            "one face image, meshes unrefined": median_seconds(lambda: render_face(coarse_face_spec, 0, maps)),
+            "whole view, meshes unrefined": median_seconds(
+                lambda: render_view(coarse, camera, lights.directions, lights.solid_angles, res, ss), 1),
             "face lighting, shadow rays one light at a time": median_seconds(
                 lambda: weighted_image(subject, face_samples, face_lights, white, rays_per_call=0), 1),
             "face lighting, shadow rays batched": median_seconds(
@@ -69,6 +79,8 @@ def main() -> None:
         print(f"{name:46s} {seconds:9.4f} {seconds / per_view:8.3f}")
     batched = timings["face lighting, shadow rays one light at a time"] / timings["face lighting, shadow rays batched"]
     print(f"face lighting: shadow rays of many lights cast together, {batched:.2f}x as fast as one light at a time")
+    print(f"refined meshes (max_facet_px {raw.max_facet_px}) cost {per_view / timings['whole view, meshes unrefined']:.2f}x "
+          f"per view and {timings['one face image'] / timings['one face image, meshes unrefined']:.2f}x per face image")
     views, faces = raw.subjects * raw.views, raw.faces
     serial = views * (per_view + timings["write one view (float16 .npy)"]) + faces * timings["one face image"] + raw.hdris * timings["one HDR map"]
     print(f"estimated serial total: {serial:.1f} s ({views} views, {faces} faces, {raw.hdris} maps); "

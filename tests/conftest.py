@@ -106,7 +106,8 @@ def small_spec(**overrides):
 
     values = dict(seed=3, subjects=3, test_subjects=1, views=2, resolution=24, supersample=2, lights=8,
                   max_yaw_deg=25.0, hdris=3, test_hdris=1, hdri_height=8, faces=12, face_resolution=24,
-                  face_supersample=1, face_lights=8, test_face_fraction=0.3, workers=1)
+                  face_supersample=1, face_lights=8, test_face_fraction=0.3, max_facet_px=0.75,
+                  workers=1)
     values.update(overrides)
     return SynthSpec(**values)
 

@@ -26,6 +26,11 @@ def look_at(position: np.ndarray, target: np.ndarray = np.zeros(3), up: np.ndarr
     return pose
 
 
+def pixel_size(distance: float, resolution: int) -> float:
+    """World units one pixel spans at ``distance`` from a camera with EG3D's intrinsics."""
+    return distance / (FOCAL * resolution)
+
+
 def orbit_camera(yaw: float, pitch: float, radius: float = RADIUS) -> np.ndarray:
     """Camera-to-world (4, 4) on a sphere about the origin; yaw about +y, pitch up, radians."""
     position = radius * np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])

@@ -23,6 +23,8 @@ class SynthParams(Section):
     face_supersample: int = Field(ge=1, le=4, description="samples per pixel side for faces")
     face_lights: int = Field(ge=4, le=1024, description="lights the face set's HDR maps are discretised into")
     test_face_fraction: float = Field(gt=0, lt=1, description="share of face images held out")
+    max_facet_px: float = Field(gt=0, le=10, description="meshes are refined (PN triangles) until the 99th percentile "
+                                "of their edges' bulge is under this many pixels (silhouettes without facets)")
     workers: int = Field(ge=1, le=64, description="processes rendering in parallel (output does not depend on it)")
 
     @model_validator(mode="after")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline.camera.eg3d import RADIUS, camera_label, orbit_camera
+from pipeline.camera.eg3d import RADIUS, camera_label, orbit_camera, pixel_size
 from pipeline.io.arrays import load_array, save_array
 from pipeline.io.datasets import FACE_CAMERAS, LIGHTS_TABLE
 from pipeline.io.manifest import MANIFEST, write_table
@@ -53,12 +53,14 @@ class SynthSpec:
     face_supersample: int
     face_lights: int
     test_face_fraction: float
+    max_facet_px: float
     workers: int
 
     @property
     def face_spec(self) -> FaceSpec:
         return FaceSpec(seed=self.seed, resolution=self.face_resolution, supersample=self.face_supersample,
-                        lights=self.face_lights, test_fraction=self.test_face_fraction)
+                        lights=self.face_lights, test_fraction=self.test_face_fraction,
+                        max_facet_px=self.max_facet_px)
 
 
 def view_yaws(views: int, max_yaw_deg: float) -> np.ndarray:
@@ -81,7 +83,8 @@ def write_lights(directory: Path, lights: LightSet) -> pd.DataFrame:
 def _subject_rows(directory: Path, spec: SynthSpec, index: int, split: str) -> list[dict]:
     """Render and write every view of one subject; return its manifest rows."""
     lights = uniform_light_set(spec.lights)
-    subject = sample_subject(rng_for(spec.seed, "subject", index))
+    subject = sample_subject(rng_for(spec.seed, "subject", index), pixel=pixel_size(LIGHTSTAGE_RADIUS, spec.resolution),
+                             max_facet_px=spec.max_facet_px)
     rows = []
     for view, yaw in enumerate(view_yaws(spec.views, spec.max_yaw_deg)):
         camera = camera_label(orbit_camera(yaw, 0.0, LIGHTSTAGE_RADIUS))

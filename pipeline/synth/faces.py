@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.camera.eg3d import camera_label, orbit_camera
+from pipeline.camera.eg3d import RADIUS, camera_label, orbit_camera, pixel_size
 from pipeline.io.arrays import save_png, srgb_encode
 from pipeline.light import equirect
 from pipeline.light.relight import light_weights
@@ -39,6 +39,7 @@ class FaceSpec:
     supersample: int
     lights: int
     test_fraction: float
+    max_facet_px: float
 
 
 def sample_pose(rng: np.random.Generator) -> tuple[float, float]:
@@ -50,7 +51,7 @@ def sample_pose(rng: np.random.Generator) -> tuple[float, float]:
 def render_face(spec: FaceSpec, index: int, maps: dict[str, np.ndarray]):
     """(sRGB image (R, R, 3) uint8, labels (R, R) uint8, row metadata, true camera metadata)."""
     rng = rng_for(spec.seed, "face", index)
-    subject = sample_subject(rng)
+    subject = sample_subject(rng, pixel=pixel_size(RADIUS, spec.resolution), max_facet_px=spec.max_facet_px)
     yaw, pitch = sample_pose(rng)
     camera = camera_label(orbit_camera(yaw, pitch))
     name = sorted(maps)[rng.integers(len(maps))]

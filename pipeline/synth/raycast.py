@@ -134,6 +134,6 @@ def hair_layer(subject: Subject, origins: np.ndarray, directions: np.ndarray, de
         smooth = np.einsum("nk,nkd->nd", first.weights[enters], subject.shell_normals[subject.shell_faces[faces]])
         normals[enters] = smooth / np.maximum(np.linalg.norm(smooth, axis=1, keepdims=True), 1e-12)
         points[enters] = origins[enters] + directions[enters] * t_in[:, None]
-        uv[enters] = _corner_uv(subject.corner_uv, subject.shell_source[faces], first.weights[enters])
+        uv[enters] = _corner_uv(subject.shell_uv, faces, first.weights[enters])
     return Fuzz(alpha=alpha, points=points, normals=normals, uv=uv)
 

@@ -37,6 +37,7 @@ from pipeline.synth.head import HeadMesh, HeadModel, HeadRanges, neck_opening, w
 from pipeline.synth.head_landmarks import landmarks as head_landmarks
 from pipeline.synth.head_landmarks import surface_landmarks
 from pipeline.synth.meshcast import MeshCaster, quiet_warp, vertex_normals
+from pipeline.synth.subdivide import levels_for, pn_points, refine
 from pipeline.synth.texture import fractal_noise
 
 LABEL = {name: index for index, name in enumerate(LABELS)}
@@ -53,6 +54,7 @@ REGION_LABEL = np.array([LABEL[n] for n in ("skin", "lips", "lips", "eyes", "ski
 HAIR_DENSITY = 1500.0  # optical depth per metre of hair at full strand density
 HAIR_FUZZ_DENSITY = 0.03  # share of the full density in the outer fuzz (stray strands)
 HAIR_FUZZ_RAMP = 0.002  # metres below the fuzz over which the density rises to full
+MAX_FACET_PX = 0.75  # silhouette facets left by ``sample_subject``'s refinement (the ``synth.max_facet_px`` default)
 HEAD_AGE = (0.4, 0.95)  # anny's age (MakeHuman's scale: 0.5 is 25 years, 1 is 90): adults
 
 
@@ -94,7 +96,8 @@ class Subject:
     eye_poles: np.ndarray  # (2, 3) world: the front pole of the right and left eyeball (the pupil's centre)
     shell_vertices: np.ndarray  # (S, 3) world: the hair shell's outer surface (empty: bald)
     shell_faces: np.ndarray  # (G, 3) into shell_vertices
-    shell_source: np.ndarray  # (G,) the body triangle each shell triangle lies over (for UVs)
+    shell_normals: np.ndarray  # (S, 3) unit vertex normals of the shell
+    shell_uv: np.ndarray  # (G, 3, 2) texture coordinates of the scalp under each shell triangle's corners
     shell_fuzz: np.ndarray  # (S,) metres of sparse outer fuzz under each shell vertex
     specular: np.ndarray  # (len(REGIONS),) Blinn-Phong strength per region
     exponent: np.ndarray  # (len(REGIONS),)
@@ -109,10 +112,6 @@ class Subject:
     @cached_property
     def shell(self) -> MeshCaster | None:
         return MeshCaster(self.shell_vertices, self.shell_faces) if len(self.shell_faces) else None
-
-    @cached_property
-    def shell_normals(self) -> np.ndarray:
-        return vertex_normals(self.shell_vertices, self.shell_faces)
 
     @cached_property
     def face_normals(self) -> np.ndarray:
@@ -307,8 +306,41 @@ def torso_uv(vertices: np.ndarray, faces: np.ndarray, top: float, bottom: float)
     return np.stack([u, v], axis=-1).astype(np.float32)
 
 
-def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -> Subject:
-    """A random person: head shape, expression, skin, hair, eyes, clothing, placed in world units."""
+def smooth_body(body: HeadMesh, region: np.ndarray, corner_uv: np.ndarray, marks: np.ndarray, pixel: float,
+                max_px: float) -> tuple[HeadMesh, np.ndarray, np.ndarray, np.ndarray]:
+    """The body refined until its facets are under ``max_px`` pixels of ``pixel`` metres, with its
+    triangles' regions and texture coordinates, and the 68 landmarks ``marks`` moved onto the smooth
+    surface the refined triangles sample (from the coarse triangles under them)."""
+    levels = levels_for(body.vertices, body.faces, body.normals, pixel, max_px)
+    if not levels:
+        return body, region, corner_uv, marks
+    fine = refine(body.vertices, body.faces, body.normals, levels)
+    faces, weights = surface_landmarks()
+    corners = body.faces[faces]
+    landmarks = pn_points(body.vertices[corners].astype(np.float64), body.normals[corners].astype(np.float64), weights)
+    smooth = HeadMesh(vertices=fine.vertices, faces=fine.faces, normals=fine.normals, phenotype=body.phenotype,
+                      actions=body.actions)
+    return smooth, region[fine.parent], fine.per_corner(corner_uv), landmarks.astype(np.float32)
+
+
+def smooth_shell(shell: np.ndarray, faces: np.ndarray, normals: np.ndarray, fuzz: np.ndarray, uv: np.ndarray,
+                 pixel: float, max_px: float) -> tuple[np.ndarray, ...]:
+    """The hair shell (vertices, triangles, vertex normals, fuzz per vertex, texture coordinates per
+    corner) refined until its facets are under ``max_px`` pixels of ``pixel`` metres."""
+    levels = levels_for(shell, faces, normals, pixel, max_px)
+    if not levels:
+        return shell, faces, normals, fuzz, uv
+    fine = refine(shell, faces, normals, levels)
+    return fine.vertices, fine.faces, fine.normals, fine.per_vertex(fuzz, faces), fine.per_corner(uv)
+
+
+def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None, pixel: float | None = None,
+                   max_facet_px: float = MAX_FACET_PX) -> Subject:
+    """A random person: head shape, expression, skin, hair, eyes, clothing, placed in world units.
+
+    ``pixel``: world units per pixel at the subject in the render it is made for; the body and the
+    hair shell are then refined (``subdivide``) until their silhouettes' facets are under
+    ``max_facet_px`` pixels. None: the meshes as built. Refining draws nothing from ``rng``."""
     ranges = ranges or HeadRanges(age=HEAD_AGE)
     shared = topology()
     head = HeadModel().sample(rng, ranges)
@@ -325,6 +357,12 @@ def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -
     corner_uv = np.concatenate([shared.corner_uv, torso_uv(body.vertices, torso_faces, centre_y + 0.02,
                                                            body.vertices[:, 1].min())])
     shell, shell_faces, shell_source, shell_fuzz = hair_shell(head, marks, hair, shared.skin)
+    shell_uv, shell_normals = corner_uv[shell_source], vertex_normals(shell, shell_faces)
+    landmarks = marks
+    if pixel is not None:
+        body, region, corner_uv, landmarks = smooth_body(body, region, corner_uv, marks, pixel / SCALE, max_facet_px)
+        shell, shell_faces, shell_normals, shell_fuzz, shell_uv = smooth_shell(
+            shell, shell_faces, shell_normals, shell_fuzz, shell_uv, pixel / SCALE, max_facet_px)
     eyes = marks[36:42].mean(axis=0), marks[42:48].mean(axis=0)
     mouth = (marks[48] + marks[54]) / 2
     middle = (eyes[0] + eyes[1]) / 2
@@ -337,9 +375,10 @@ def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None) -
     exponent = np.array([REGION_SPECULAR[name][1] for name in REGIONS])
     return Subject(
         vertices=world(body.vertices), faces=body.faces, normals=body.normals, corner_uv=corner_uv, region=region,
-        landmarks=world(marks), anchor=anchor.astype(np.float64), skin=skin, hair=hair, iris=iris, clothing=clothing,
+        landmarks=world(landmarks), anchor=anchor.astype(np.float64), skin=skin, hair=hair, iris=iris, clothing=clothing,
         collar=collar,
         eye_poles=world(np.stack([head.vertices[ids[np.argmax(head.vertices[ids, 2])]] for ids in shared.eyes])),
-        shell_vertices=world(shell), shell_faces=shell_faces.astype(np.int32), shell_source=shell_source,
+        shell_vertices=world(shell), shell_faces=shell_faces.astype(np.int32), shell_normals=shell_normals,
+        shell_uv=shell_uv,
         shell_fuzz=shell_fuzz,
         specular=specular, exponent=exponent, phenotype=head.phenotype, actions=head.actions)

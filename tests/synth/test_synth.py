@@ -78,7 +78,8 @@ def test_lambertian_olat_matches_closed_form():
         base, vertices=vertices, faces=faces, normals=vertex_normals(vertices, faces),
         corner_uv=np.zeros((len(faces), 3, 2), np.float32), region=np.full(len(faces), REGION["clothing"], np.int8),
         clothing=np.array([0.5, 0.4, 0.3]), collar=None, specular=np.zeros(len(REGIONS)), texture=0.0,
-        shell_vertices=np.zeros((0, 3), np.float32), shell_faces=np.zeros((0, 3), np.int32), shell_source=np.zeros(0, np.int64),
+        shell_vertices=np.zeros((0, 3), np.float32), shell_faces=np.zeros((0, 3), np.int32), shell_normals=np.zeros((0, 3), np.float32),
+        shell_uv=np.zeros((0, 3, 2), np.float32),
         shell_fuzz=np.zeros(0, np.float32))
     lights = LightSet(directions=np.array([[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]]), solid_angles=np.array([2 * np.pi] * 2))
     view = render_view(subject, camera_label(orbit_camera(0.0, 0.0)), lights.directions, lights.solid_angles, 33, 1)
