@@ -51,9 +51,18 @@ class Refined:
         return np.einsum("fij,fjd->fid", self.corner_weights, values[self.parent]).astype(values.dtype)
 
 
+def unique_edges(faces: np.ndarray) -> np.ndarray:
+    """(E, 2) vertex pairs, lower id first, of a mesh's edges, sorted."""
+    faces = np.asarray(faces, dtype=np.int64)
+    pairs = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    stride = int(faces.max()) + 1 if len(faces) else 1
+    keys = np.unique(pairs[:, 0] * stride + pairs[:, 1])  # one integer per pair: far faster than unique rows
+    return np.column_stack([keys // stride, keys % stride])
+
+
 def edge_bulges(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray) -> np.ndarray:
     """Bulge (E,) of the smooth arc over every unique edge, in the vertices' units."""
-    edges = np.unique(np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1), axis=0)
+    edges = unique_edges(faces)
     length = np.linalg.norm(vertices[edges[:, 0]] - vertices[edges[:, 1]], axis=1)
     turn = np.arccos(np.clip(np.sum(normals[edges[:, 0]] * normals[edges[:, 1]], axis=1), -1.0, 1.0))
     return length * turn / 8
