@@ -67,7 +67,7 @@ def stage_cases(params, crop: int | None = None, batch: int | None = None, seed:
         critic = critic.build() if critic is not None and cfg.adversarial_weight > 0 else None
         return training_setup(name, cfg.model.build(), cfg.learning_rate, cfg.schedule, critic)
 
-    weights = ShadingWeights(shading.loss_l1, shading.loss_specular, shading.loss_gradient, shading.adversarial_weight)
+    weights = ShadingWeights.from_params(shading)
 
     def relight(cfg) -> RelightBatch:
         return random_relight_batch(batch or cfg.batch, crop or cfg.crop, generator)

@@ -39,7 +39,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     modules, optimizers = training_setup("shading", net, cfg.learning_rate, cfg.schedule, critic)
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "shading", ctx.execution.workers)
     trainer = Trainer(modules, optimizers, settings, device)
-    weights = ShadingWeights(cfg.loss_l1, cfg.loss_specular, cfg.loss_gradient, cfg.adversarial_weight)
+    weights = ShadingWeights.from_params(cfg)
     work = ctx.work_dir or outputs["shading"]
     predicted = chain if cfg.intrinsics == "predicted" else None
     result = fit_net(trainer, partial(shading_step, weights=weights), SHADING_FIELDS, refs, cfg.crop, ctx.base.seed, work,

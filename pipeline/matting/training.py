@@ -8,7 +8,7 @@ import torch
 
 from pipeline.models.matting import MattingBatch, MattingLossWeights, matting_losses
 from pipeline.nn.critic import CriticConfig
-from pipeline.nn.losses import critic_loss, generator_adversarial_loss
+from pipeline.nn.losses import critic_loss, generator_adversarial_loss, lazy_penalty_weight
 from pipeline.training import Trainer
 
 CRITIC = CriticConfig(in_channels=4)  # sees the image and an alpha
@@ -18,13 +18,14 @@ CRITIC = CriticConfig(in_channels=4)  # sees the image and an alpha
 class MattingObjective:
     weights: MattingLossWeights
     adversarial_weight: float  # 0: no critic
+    penalty_every: int = 1  # the critic's gradient penalty every this many steps (lazy regularisation)
 
     @classmethod
     def from_params(cls, cfg) -> MattingObjective:
         """The objective the ``train_matting`` section ``cfg`` asks for."""
         weights = MattingLossWeights(alpha=cfg.loss_alpha, composition=cfg.loss_composition,
                                      foreground=cfg.loss_foreground, trimap=cfg.loss_trimap, gradient=cfg.loss_gradient)
-        return cls(weights, cfg.adversarial_weight)
+        return cls(weights, cfg.adversarial_weight, cfg.penalty_every)
 
     def __call__(self, trainer: Trainer, batch: MattingBatch) -> dict[str, float]:
         model = trainer.modules["matting"]
@@ -34,7 +35,8 @@ class MattingObjective:
             critic = trainer.modules["critic"]
             real = torch.cat([batch.image, batch.alpha], dim=1)
             fake = torch.cat([batch.image, out.alpha], dim=1)
-            losses["critic"] = critic_loss(critic, real, fake, batch.mix)
+            penalty = lazy_penalty_weight(trainer.due(self.penalty_every), self.penalty_every)
+            losses["critic"] = critic_loss(critic, real, fake, batch.mix, penalty)
             trainer.descend("critic", losses["critic"])
             losses["adversarial"] = generator_adversarial_loss(critic, fake)
             losses["total"] = losses["total"] + self.adversarial_weight * losses["adversarial"]

@@ -36,7 +36,10 @@ def critic_scores(critic, x: torch.Tensor) -> torch.Tensor:
     return critic(x).flatten(1).mean(1)
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
+GRADIENT_PENALTY = 10.0  # WGAN-GP's lambda (Gulrajani et al. 2017)
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor, weight: float = GRADIENT_PENALTY) -> torch.Tensor:
     """``weight * (||grad D(x_hat)|| - 1)^2`` on interpolates x_hat = mix real + (1 - mix) fake (B, ...),
     ``mix`` (B,) uniform, drawn by the caller (keyed to each sample, not to the process)."""
     mix = mix.view(-1, *([1] * (real.dim() - 1)))
@@ -45,11 +48,22 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.
     return weight * ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
 
 
-def critic_loss(critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor, penalty_weight: float = 10.0) -> torch.Tensor:
-    """WGAN-GP critic loss: D(fake) - D(real) + gradient penalty (the critic has no sigmoid)."""
+def lazy_penalty_weight(due: bool, every: int) -> float:
+    """The gradient penalty's weight at a step of lazy regularisation (StyleGAN2's, for R1): the
+    penalty is computed only every ``every`` steps (``due``) and weighs ``every`` times more then,
+    so its mean effect stays lambda while the critic's double backward runs a ``1 / every`` share of steps."""
+    return GRADIENT_PENALTY * every if due else 0.0
+
+
+def critic_loss(critic, real: torch.Tensor, fake: torch.Tensor, mix: torch.Tensor,
+                penalty_weight: float = GRADIENT_PENALTY) -> torch.Tensor:
+    """WGAN-GP critic loss: D(fake) - D(real) + gradient penalty (the critic has no sigmoid); a
+    ``penalty_weight`` of 0 leaves the penalty out (see ``lazy_penalty_weight``)."""
     fake = fake.detach()
-    return (critic_scores(critic, fake).mean() - critic_scores(critic, real).mean()
-            + gradient_penalty(critic, real, fake, mix, penalty_weight))
+    loss = critic_scores(critic, fake).mean() - critic_scores(critic, real).mean()
+    if penalty_weight > 0:
+        loss = loss + gradient_penalty(critic, real, fake, mix, penalty_weight)
+    return loss
 
 
 def generator_adversarial_loss(critic, fake: torch.Tensor) -> torch.Tensor:

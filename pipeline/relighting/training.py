@@ -24,7 +24,8 @@ from pipeline.light.pairs import view_light_maps
 from pipeline.light.tonemap import LUMINANCE
 from pipeline.models.relighting import AlbedoNet, GeometryNet, ShadingNet
 from pipeline.nn.critic import CriticConfig
-from pipeline.nn.losses import angular_error, critic_loss, generator_adversarial_loss, masked_l1, multiscale_gradient_l1
+from pipeline.nn.losses import (angular_error, critic_loss, generator_adversarial_loss, lazy_penalty_weight, masked_l1,
+                                 multiscale_gradient_l1)
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import RelightBatch, RelightCrops, RelightSample, SampleRef, load_sample
 from pipeline.training import CropPhase, CropPlan, Trainer, history_summary
@@ -72,6 +73,12 @@ class ShadingWeights:
     specular: float
     gradient: float
     adversarial: float  # 0: no critic
+    penalty_every: int = 1  # the critic's gradient penalty every this many steps (lazy regularisation)
+
+    @classmethod
+    def from_params(cls, cfg) -> ShadingWeights:
+        """The weights the ``train_shading`` section ``cfg`` asks for."""
+        return cls(cfg.loss_l1, cfg.loss_specular, cfg.loss_gradient, cfg.adversarial_weight, cfg.penalty_every)
 
 
 def critic_view(relit: torch.Tensor) -> torch.Tensor:
@@ -97,7 +104,8 @@ def shading_step(trainer: Trainer, batch: RelightBatch, weights: ShadingWeights)
     losses, relit = shading_losses(trainer.modules["shading"], batch, weights)
     if weights.adversarial > 0:
         critic, real, fake = trainer.modules["critic"], critic_view(batch.target), critic_view(relit)
-        losses["critic"] = critic_loss(critic, real, fake, batch.mix)  # lambda = 10
+        penalty = lazy_penalty_weight(trainer.due(weights.penalty_every), weights.penalty_every)
+        losses["critic"] = critic_loss(critic, real, fake, batch.mix, penalty)
         trainer.descend("critic", losses["critic"])
         losses["adversarial"] = generator_adversarial_loss(critic, fake)
         losses["total"] = losses["total"] + weights.adversarial * losses["adversarial"]

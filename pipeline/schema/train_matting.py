@@ -30,6 +30,8 @@ class TrainMattingParams(Section):
     loss_trimap: float = Field(ge=0)
     loss_gradient: float = Field(ge=0)
     adversarial_weight: float = Field(ge=0, description="WGAN-GP term; 0 disables the critic")
+    penalty_every: int = Field(ge=1, description="the critic's gradient penalty every this many steps, that many times "
+                               "heavier (lazy regularisation, as StyleGAN2's R1); 1: every step, as published")
     precision: Precision = Field(description="float32; bfloat16: convolutions under mixed precision, weights kept in "
                                  "float32 (faster on CPUs with AVX512-BF16 or AMX and on GPUs, 8x slower on an AVX2 "
                                  "CPU); auto: bfloat16 where the device has it natively, else float32")
