@@ -17,8 +17,7 @@ from pipeline.matting.training import MattingObjective
 from pipeline.models.matting import MattingBatch
 from pipeline.models.relighting import LIGHT_MAPS
 from pipeline.relighting.data import RelightBatch
-from pipeline.relighting.training import CRITIC as SHADING_CRITIC
-from pipeline.relighting.training import ShadingWeights, albedo_step, geometry_step, shading_step
+from pipeline.relighting.training import ShadingWeights, albedo_step, geometry_step, shading_critic, shading_step
 from pipeline.training import Optimization, training_setup
 
 TRAINING_STAGES = ("train_matting", "train_geometry", "train_albedo", "train_shading")
@@ -79,6 +78,6 @@ def stage_cases(params, crop: int | None = None, batch: int | None = None, seed:
              partial(geometry_step, l1=geometry.loss_l1, angular=geometry.loss_angular), relight(geometry)),
         Case("train_albedo", albedo, *setup("albedo", albedo),
              partial(albedo_step, l1=albedo.loss_l1, gradient=albedo.loss_gradient), relight(albedo)),
-        Case("train_shading", shading, *setup("shading", shading, SHADING_CRITIC), partial(shading_step, weights=weights),
-             relight(shading)),
+        Case("train_shading", shading, *setup("shading", shading, shading_critic(shading.critic_widths)),
+             partial(shading_step, weights=weights), relight(shading)),
     ]

@@ -19,7 +19,8 @@ from pipeline.io.sheet import grid, label, to_picture
 from pipeline.models import checkpoint
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
-from pipeline.relighting.training import CRITIC, SHADING_FIELDS, ShadingWeights, fit_net, preview_samples, run_metrics, shading_step
+from pipeline.relighting.training import (SHADING_FIELDS, ShadingWeights, fit_net, preview_samples, run_metrics, shading_critic,
+                                         shading_step)
 from pipeline.schema.train_shading import TrainShadingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
@@ -35,7 +36,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     identity = run_identity(ctx.base, cfg, "train_shading", inputs)
     torch.manual_seed(ctx.base.seed)
     net = cfg.model.build()
-    critic = CRITIC.build() if cfg.adversarial_weight > 0 else None
+    critic = shading_critic(cfg.critic_widths).build() if cfg.adversarial_weight > 0 else None
     modules, optimizers = training_setup("shading", net, cfg.learning_rate, cfg.schedule, critic)
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "shading", ctx.execution.workers)
     trainer = Trainer(modules, optimizers, settings, device)

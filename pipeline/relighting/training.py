@@ -31,7 +31,11 @@ from pipeline.relighting.data import RelightBatch, RelightCrops, RelightSample, 
 from pipeline.training import CropPhase, CropPlan, Trainer, history_summary
 
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
-CRITIC = CriticConfig(in_channels=3)  # the shading critic: sees the relit foreground (critic_view)
+
+
+def shading_critic(widths: list[int] | tuple[int, ...]) -> CriticConfig:
+    """The shading critic (``train_shading.critic_widths``): it sees the relit foreground (``critic_view``)."""
+    return CriticConfig(in_channels=3, widths=tuple(widths))
 
 
 # What each step reads from a batch: the loader reads only these arrays.
