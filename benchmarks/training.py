@@ -12,7 +12,9 @@ on random batches of the profile's batch and crop, in the stage's precision
 step, the convolutions' floating-point operations per step (counted by hooks),
 the hours ``steps`` would take here, and an estimate for one GPU from those
 operations at an assumed sustained rate (``ASSUMED_GPU_FLOPS``; an estimate, not
-a measurement: on a machine with a GPU, ``--device cuda`` measures it). Part 2 (with ``--data``, a folder that
+a measurement: on a machine with a GPU, ``--device cuda`` measures it). With ``--baseline`` (another
+params file) it times that file's models too and prints the ratio; then it times Adam's update
+alone, fused against torch's per-parameter loop. Part 2 (with ``--data``, a folder that
 ``dvc repro`` filled) runs the real matting and geometry loops on real data with
 the data read in the training process (``LIGHTSTAGE_WORKERS=0``: how every
 training stage loaded its data before the engine) and with one loader process,
@@ -90,6 +92,25 @@ def scaled_step(case, device: str, steps: int, crop: int | None, precision: str 
     return seconds * scale, flops * scale
 
 
+def adam_update(params, device: str, repeats: int = 100) -> None:
+    """Adam's update alone for each stage's net: the fused kernel (``pipeline.training.adam``) against
+    the per-parameter loop (torch's default on a CPU), both timed in this run."""
+    for name in ("train_matting", "train_geometry", "train_shading"):
+        net = params.section(name).model.build().to(device)
+        for parameter in net.parameters():
+            parameter.grad = torch.randn_like(parameter)
+        seconds = {}
+        for fused in (False, True):
+            optimizer = torch.optim.Adam(net.parameters(), 1e-3, fused=fused)
+            optimizer.step()  # the moments' allocation
+            start = time.perf_counter()
+            for _ in range(repeats):
+                optimizer.step()
+            seconds[fused] = (time.perf_counter() - start) / repeats
+        print(f"{name}: Adam's update of {sum(1 for _ in net.parameters())} tensors, per-parameter loop "
+              f"{seconds[False] * 1000:.1f} ms, fused {seconds[True] * 1000:.1f} ms: {seconds[False] / seconds[True]:.1f}x faster")
+
+
 def loader_overlap(data: Path, steps: int, params) -> None:
     """The real matting and geometry loops, data read in-process against one loader process."""
     import os
@@ -162,6 +183,7 @@ def main() -> None:
                   f"{old_seconds * 1000:,.0f} ms/step; whole run {old_cfg.steps * old_seconds:,.0f} s -> "
                   f"{cfg.steps * seconds:,.0f} s: {old_cfg.steps * old_seconds / (cfg.steps * seconds):.2f}x faster "
                   f"(model steps only, no data)")
+    adam_update(params, execution.device)
     import resource
 
     print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
