@@ -147,8 +147,8 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Unit vertex normals (V, 3): the area-weighted mean of the adjacent faces' normals."""
     a, b, c = (vertices[faces[:, k]] for k in range(3))
     face_normals = np.cross(b - a, c - a)  # length = twice the area: the weighting
-    normals = np.zeros_like(vertices, dtype=np.float64)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_normals)
+    corners = faces.T.reshape(-1)  # each face's first corners, then second, then third: np.add.at's order
+    weights = np.tile(face_normals, (3, 1))
+    normals = np.stack([np.bincount(corners, weights[:, c], minlength=len(vertices)) for c in range(3)], axis=1)
     length = np.linalg.norm(normals, axis=1, keepdims=True)
     return (normals / np.maximum(length, 1e-12)).astype(np.float32)

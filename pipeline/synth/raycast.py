@@ -104,12 +104,19 @@ def _hair_depth(subject: Subject, origins: np.ndarray, directions: np.ndarray, d
     t_end = np.minimum(t_out, depth[meets])
     length = np.where(np.isfinite(t_end), t_end - start, 0.0)
     middle = origins[meets] + d * ((start + length / 2)[:, None])
-    penetration = shell.distance(middle, max_distance=1.0) / SCALE
+    penetration = shell.distance(middle, max_distance=_full_density_depth(subject)) / SCALE
     fuzz = np.einsum("nk,nk->n", first.weights[meets], subject.shell_fuzz[subject.shell_faces[first.face[meets]]])
     density = strands(subject, subject.local(origins[meets] + d * start[:, None])) if detail else MEAN_STRANDS
     profile = HAIR_FUZZ_DENSITY + (1 - HAIR_FUZZ_DENSITY) * smoothstep(0.0, HAIR_FUZZ_RAMP, penetration - fuzz)
     optical[meets] = HAIR_DENSITY * (length / SCALE) * density * profile
     return optical, meets, t_first, first
+
+
+def _full_density_depth(subject: Subject) -> float:
+    """World units below the shell past which every point of it has the full strand density: the
+    deepest fuzz plus the ramp (with a 1 % margin for rounding). The nearest-point search looks no
+    further, which is what makes it cheap; a farther point's profile would be 1 all the same."""
+    return 1.01 * SCALE * (float(subject.shell_fuzz.max()) + HAIR_FUZZ_RAMP)
 
 
 def strands(subject: Subject, local: np.ndarray) -> np.ndarray:
