@@ -7,11 +7,21 @@ subject-view (the unit of work of the light stage), all measured in this run,
 plus the linearity error of OLAT relighting at L = 16, 64, 256, and what refining the
 meshes for smooth silhouettes (``synth.max_facet_px``) costs: a face image and a
 subject-view with and without it.
+
+    .venv/bin/python benchmarks/synth.py --baseline 6cfdd4d [--faces 24]
+
+times face images and light-stage views of the default profile at another git revision (checked out
+in a temporary worktree, run with this environment) against this tree, alternating the two in
+one run, and checks that both render the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,10 +43,76 @@ from pipeline.synth.shading import shade
 from pipeline.synth.subject import sample_subject
 
 
+# Run in a fresh interpreter with a tree's root first on the path: seconds per face image and per
+# light-stage view of that tree's code, and a digest of what it rendered.
+_ROUND = """
+import hashlib, json, sys, time
+import numpy as np
+from pathlib import Path
+from pipeline.camera.eg3d import camera_label, orbit_camera
+from pipeline.config import load_params
+from pipeline.light.sphere import uniform_light_set
+from pipeline.synth.dataset import SynthSpec, LIGHTSTAGE_RADIUS, _subject_rows
+from pipeline.synth.faces import render_face
+from pipeline.synth.hdri import procedural_sky
+from pipeline.seeds import rng_for
+import tempfile
+faces, start = int(sys.argv[1]), int(sys.argv[2])
+raw = load_params(Path("params.yaml"), profile="default").section("synth")
+spec = SynthSpec(seed=0, **raw.model_dump())
+maps = {f"h{i}": procedural_sky(rng_for(0, "hdri", i), raw.hdri_height) for i in range(3)}
+digest = hashlib.sha256()
+render_face(spec.face_spec, start, maps)  # imports, the head model, the kernels
+clock = time.perf_counter()
+for index in range(start, start + faces):
+    image, labels, _, _ = render_face(spec.face_spec, index, maps)
+    digest.update(image.tobytes()); digest.update(labels.tobytes())
+face = (time.perf_counter() - clock) / faces
+one_view = SynthSpec(**{**spec.__dict__, "views": 1})
+with tempfile.TemporaryDirectory() as tmp:
+    clock = time.perf_counter()
+    _subject_rows(Path(tmp), one_view, start, "train")
+    view = time.perf_counter() - clock
+    digest.update((Path(tmp) / "s%04d/v00/olat.npy" % start).read_bytes())
+print(json.dumps({"face": face, "view": view, "digest": digest.hexdigest()}))
+"""
+
+
+def against_revision(revision: str, faces: int, rounds: int = 3) -> None:
+    """This tree's face images and views against ``revision``'s, alternating, in one run."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), revision], cwd=root, check=True,
+                       capture_output=True)
+        try:
+            results: dict[str, list[dict]] = {"baseline": [], "this tree": []}
+            for round_ in range(rounds):
+                for name, source in (("baseline", tree), ("this tree", root)):
+                    env = {**os.environ, "PYTHONPATH": str(source)}
+                    out = subprocess.run([sys.executable, "-c", _ROUND, str(faces), str(100 * round_)], cwd=source,
+                                         env=env, check=True, capture_output=True, text=True).stdout
+                    results[name].append(json.loads(out.strip().splitlines()[-1]))
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root, check=True)
+    median = {name: {key: float(np.median([r[key] for r in rows])) for key in ("face", "view")}
+              for name, rows in results.items()}
+    same = all(a["digest"] == b["digest"] for a, b in zip(results["baseline"], results["this tree"]))
+    for key, unit in (("face", "face image"), ("view", "light-stage view")):
+        old, new = median["baseline"][key], median["this tree"][key]
+        print(f"per {unit}: {revision} {old:.3f} s, this tree {new:.3f} s: {old / new:.2f}x faster")
+    print(f"rendered bytes ({rounds} x {faces} faces and one view each): {'identical' if same else 'DIFFERENT'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="default", choices=PROFILES)
+    parser.add_argument("--baseline", help="a git revision: time its face images and views against this tree's")
+    parser.add_argument("--faces", type=int, default=24, help="face images per round with --baseline")
     args = parser.parse_args()
+    if args.baseline:
+        against_revision(args.baseline, args.faces)
+        return
     raw = load_params(Path("params.yaml"), profile=args.profile).section("synth")
     res, ss, lights = raw.resolution, raw.supersample, uniform_light_set(raw.lights)
     pixel = pixel_size(LIGHTSTAGE_RADIUS, res)
