@@ -73,7 +73,7 @@ with tempfile.TemporaryDirectory() as tmp:
     clock = time.perf_counter()
     _subject_rows(Path(tmp), one_view, start, "train")
     view = time.perf_counter() - clock
-    digest.update((Path(tmp) / "s%04d/v00/olat.npy" % start).read_bytes())
+    digest.update((Path(tmp) / f"s{start:04d}/v00/olat.npy").read_bytes())
 print(json.dumps({"face": face, "view": view, "digest": digest.hexdigest()}))
 """
 
@@ -90,9 +90,11 @@ def against_revision(revision: str, faces: int, rounds: int = 3) -> None:
             for round_ in range(rounds):
                 for name, source in (("baseline", tree), ("this tree", root)):
                     env = {**os.environ, "PYTHONPATH": str(source)}
-                    out = subprocess.run([sys.executable, "-c", _ROUND, str(faces), str(100 * round_)], cwd=source,
-                                         env=env, check=True, capture_output=True, text=True).stdout
-                    results[name].append(json.loads(out.strip().splitlines()[-1]))
+                    run = subprocess.run([sys.executable, "-c", _ROUND, str(faces), str(100 * round_)], cwd=source,
+                                         env=env, capture_output=True, text=True)
+                    if run.returncode:
+                        raise SystemExit(f"{name} ({source}) failed:\n{run.stderr[-3000:]}")
+                    results[name].append(json.loads(run.stdout.strip().splitlines()[-1]))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=root, check=True)
     median = {name: {key: float(np.median([r[key] for r in rows])) for key in ("face", "view")}
