@@ -10,8 +10,9 @@ along -y).
 
 The first build parses the MakeHuman assets (about 1.5 to 2.5 minutes on 2
 cores) and caches them under ``$ANNY_CACHE_DIR`` (default ``~/.cache/anny``),
-outside the repository: ``make install`` runs ``python -m pipeline.synth.head
---warm`` so that neither ``make repro`` nor ``make test`` pays for it.
+outside the repository: ``make install`` runs ``python -m pipeline.warm``,
+which calls ``warm`` here (as ``python -m pipeline.synth.head --warm`` does), so
+that neither ``make repro`` nor ``make test`` pays for it.
 """
 
 from __future__ import annotations
