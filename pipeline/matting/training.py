@@ -8,8 +8,7 @@ import torch
 
 from pipeline.models.matting import MattingBatch, MattingLossWeights, matting_losses
 from pipeline.nn.critic import CriticConfig
-from pipeline.nn.losses import critic_loss, generator_adversarial_loss, lazy_penalty_weight
-from pipeline.training import Trainer
+from pipeline.training import adversarial_terms, Trainer
 
 CRITIC = CriticConfig(in_channels=4)  # sees the image and an alpha
 
@@ -32,13 +31,9 @@ class MattingObjective:
         out = model(batch.image, batch.trimap, batch.guidance)
         losses = matting_losses(out, batch, self.weights)
         if self.adversarial_weight > 0:
-            critic = trainer.modules["critic"]
             real = torch.cat([batch.image, batch.alpha], dim=1)
             fake = torch.cat([batch.image, out.alpha], dim=1)
-            penalty = lazy_penalty_weight(trainer.due(self.penalty_every), self.penalty_every)
-            losses["critic"] = critic_loss(critic, real, fake, batch.mix, penalty)
-            trainer.descend("critic", losses["critic"])
-            losses["adversarial"] = generator_adversarial_loss(critic, fake)
+            losses |= adversarial_terms(trainer, real, fake, batch.mix, self.penalty_every)
             losses["total"] = losses["total"] + self.adversarial_weight * losses["adversarial"]
         trainer.descend("matting", losses["total"])
         if "matting_ema" in trainer.state:

@@ -24,11 +24,10 @@ from pipeline.light.pairs import view_light_maps
 from pipeline.light.tonemap import LUMINANCE
 from pipeline.models.relighting import AlbedoNet, GeometryNet, ShadingNet
 from pipeline.nn.critic import CriticConfig
-from pipeline.nn.losses import (angular_error, critic_loss, generator_adversarial_loss, lazy_penalty_weight, masked_l1,
-                                 multiscale_gradient_l1)
+from pipeline.nn.losses import angular_error, masked_l1, multiscale_gradient_l1
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import RelightBatch, RelightCrops, RelightSample, SampleRef, load_sample
-from pipeline.training import CropPhase, CropPlan, Trainer, history_summary
+from pipeline.training import adversarial_terms, CropPhase, CropPlan, Trainer, history_summary
 
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
 
@@ -107,11 +106,7 @@ def shading_losses(net: ShadingNet, batch: RelightBatch, weights: ShadingWeights
 def shading_step(trainer: Trainer, batch: RelightBatch, weights: ShadingWeights) -> dict[str, float]:
     losses, relit = shading_losses(trainer.modules["shading"], batch, weights)
     if weights.adversarial > 0:
-        critic, real, fake = trainer.modules["critic"], critic_view(batch.target), critic_view(relit)
-        penalty = lazy_penalty_weight(trainer.due(weights.penalty_every), weights.penalty_every)
-        losses["critic"] = critic_loss(critic, real, fake, batch.mix, penalty)
-        trainer.descend("critic", losses["critic"])
-        losses["adversarial"] = generator_adversarial_loss(critic, fake)
+        losses |= adversarial_terms(trainer, critic_view(batch.target), critic_view(relit), batch.mix, weights.penalty_every)
         losses["total"] = losses["total"] + weights.adversarial * losses["adversarial"]
     # the critic's own loss is already stepped; only the generator's total descends below
     return _descend(trainer, "shading", losses)
