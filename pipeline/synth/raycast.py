@@ -15,13 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pipeline.synth.hair import density as hair_density, MEAN_DENSITY
 from pipeline.synth.subject import HAIR_DENSITY, HAIR_FUZZ_DENSITY, HAIR_FUZZ_RAMP, SCALE, Subject
 from pipeline.synth.texture import smoothstep, value_noise
 
 EPSILON = 2e-4  # world units: how far shadow and continuation rays start off a surface
-MEAN_STRANDS = 0.62  # the mean of ``strands``
-
-
 @dataclass(frozen=True)
 class Hits:
     """Nearest body hits of N rays; ``region`` is -1 where a ray misses."""
@@ -106,7 +104,7 @@ def _hair_depth(subject: Subject, origins: np.ndarray, directions: np.ndarray, d
     middle = origins[meets] + d * ((start + length / 2)[:, None])
     penetration = shell.distance(middle, max_distance=_full_density_depth(subject)) / SCALE
     fuzz = np.einsum("nk,nk->n", first.weights[meets], subject.shell_fuzz[subject.shell_faces[first.face[meets]]])
-    density = strands(subject, subject.local(origins[meets] + d * start[:, None])) if detail else MEAN_STRANDS
+    density = hair_density(subject.local(origins[meets] + d * start[:, None]), subject.hair.seed) if detail else MEAN_DENSITY
     profile = HAIR_FUZZ_DENSITY + (1 - HAIR_FUZZ_DENSITY) * smoothstep(0.0, HAIR_FUZZ_RAMP, penetration - fuzz)
     optical[meets] = HAIR_DENSITY * (length / SCALE) * density * profile
     return optical, meets, t_first, first
@@ -117,14 +115,6 @@ def _full_density_depth(subject: Subject) -> float:
     deepest fuzz plus the ramp (with a 1 % margin for rounding). The nearest-point search looks no
     further, which is what makes it cheap; a farther point's profile would be 1 all the same."""
     return 1.01 * SCALE * (float(subject.shell_fuzz.max()) + HAIR_FUZZ_RAMP)
-
-
-def strands(subject: Subject, local: np.ndarray) -> np.ndarray:
-    """Hair density (N,) in [0.25, 1] at head-local points: noise stretched along y (strands hang)."""
-    stretched = local * np.array([1.0, 0.08, 1.0])
-    fine = value_noise(stretched, 0.0012, subject.skin.seed + 11)
-    coarse = value_noise(stretched, 0.004, subject.skin.seed + 13)
-    return np.clip(0.62 + 0.25 * fine + 0.2 * coarse, 0.25, 1.0)
 
 
 def hair_layer(subject: Subject, origins: np.ndarray, directions: np.ndarray, depth: np.ndarray) -> Fuzz:

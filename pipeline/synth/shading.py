@@ -9,7 +9,8 @@ not swim between views: skin has a tone from very light to very dark with
 mottling, pores and, for some, freckles, redder cheeks and lips, and an oily
 T-zone (forehead and nose) of stronger specular; brows are painted along the
 brow landmarks; eyes have an iris and a pupil and a wet, sharp highlight; hair
-darkens the scalp under it; clothing is matte with a weave.
+darkens the scalp under it, and its strands flow from the crown with Kajiya-Kay
+highlights (``hair.py``); clothing is matte with a weave.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.synth.raycast import strands, visibility
+from pipeline.synth.hair import kajiya_kay, lobes, Lobes, strands as hair_strands
+from pipeline.synth.raycast import visibility
 from pipeline.synth.subject import LABEL, REGION, REGION_LABEL, Subject, hair_coverage
 from pipeline.synth.texture import fractal_noise, smoothstep, value_noise
 
@@ -39,6 +41,7 @@ class Surface:
     specular: np.ndarray  # (N,)
     exponent: np.ndarray  # (N,)
     labels: np.ndarray  # (N,) int, into LABELS
+    strands: Lobes | None = None  # the hair samples' Kajiya-Kay highlight (None: no hair)
 
 
 def _segment_distance(points: np.ndarray, polyline: np.ndarray) -> np.ndarray:
@@ -51,12 +54,20 @@ def _segment_distance(points: np.ndarray, polyline: np.ndarray) -> np.ndarray:
     return best
 
 
+def brow_hairs(subject: Subject, local: np.ndarray) -> np.ndarray:
+    """Brow hair density (N,) in [0.25, 1] at head-local points: noise stretched along y."""
+    stretched = local * np.array([1.0, 0.08, 1.0])
+    fine = value_noise(stretched, 0.0012, subject.skin.seed + 11)
+    coarse = value_noise(stretched, 0.004, subject.skin.seed + 13)
+    return np.clip(0.62 + 0.25 * fine + 0.2 * coarse, 0.25, 1.0)
+
+
 def brow_density(subject: Subject, local: np.ndarray) -> np.ndarray:
     """Eyebrow cover (N,) in [0, 1] at head-local points."""
     marks = subject.local_landmarks
     drop = np.array([0.0, BROW_DROP, 0.0])
     distance = np.minimum(_segment_distance(local, marks[17:22] - drop), _segment_distance(local, marks[22:27] - drop))
-    return subject.hair.brows * (1.0 - smoothstep(0.6 * BROW_HALF_WIDTH, BROW_HALF_WIDTH, distance)) * strands(subject, local)
+    return subject.hair.brows * (1.0 - smoothstep(0.6 * BROW_HALF_WIDTH, BROW_HALF_WIDTH, distance)) * brow_hairs(subject, local)
 
 
 def skin_albedo(subject: Subject, local: np.ndarray) -> np.ndarray:
@@ -88,7 +99,8 @@ def t_zone(subject: Subject, local: np.ndarray) -> np.ndarray:
 
 def surface_materials(subject: Subject, region: np.ndarray, points: np.ndarray
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(albedo (N, 3), specular (N,), exponent (N,), labels (N,)) of surface points in ``region``."""
+    """(albedo (N, 3), specular (N,), exponent (N,), labels (N,)) of surface points in ``region``
+    (the hair layer's albedo, zero here, comes with its strands in ``make_surface``)."""
     local = subject.local(points)
     n = len(points)
     torso = np.isin(region, [REGION["neck"], REGION["clothing"]])
@@ -137,17 +149,21 @@ def surface_materials(subject: Subject, region: np.ndarray, points: np.ndarray
     if cloth.any():
         weave = value_noise(local[cloth] * np.array([1.0, 4.0, 1.0]), 0.002, subject.skin.seed + 3)
         albedo[cloth] = subject.clothing * (1 + 0.08 * subject.texture * weave)[:, None]
-    on_hair = region == REGION["hair"]
-    if on_hair.any():
-        shine = strands(subject, local[on_hair])
-        albedo[on_hair] = hair.colour * (0.55 + 0.45 * shine)[:, None] if subject.texture else hair.colour
     return np.clip(albedo, 0.0, 0.95), specular, exponent, labels
 
 
 def make_surface(subject: Subject, region: np.ndarray, points: np.ndarray, normals: np.ndarray, view: np.ndarray) -> Surface:
     albedo, specular, exponent, labels = surface_materials(subject, region, points)
+    on_hair = region == REGION["hair"]
+    if not on_hair.any():
+        return Surface(points=points, normals=normals, view=view, albedo=albedo, specular=specular, exponent=exponent,
+                       labels=labels)
+    rows = np.flatnonzero(on_hair)
+    shine, sparkle, tangents = hair_strands(subject.local(points[rows]), normals[rows], subject.hair.seed)
+    colour = subject.hair.colour
+    albedo[rows] = np.clip(colour * (0.3 + 0.7 * shine)[:, None] if subject.texture else colour, 0.0, 0.95)
     return Surface(points=points, normals=normals, view=view, albedo=albedo, specular=specular, exponent=exponent,
-                   labels=labels)
+                   labels=labels, strands=lobes(rows, tangents, normals[rows], albedo[rows], specular[rows], exponent[rows], sparkle))
 
 
 def shade(subject: Subject, surface: Surface, light: np.ndarray, shadows: bool = True,
@@ -167,6 +183,9 @@ def shade(subject: Subject, surface: Surface, light: np.ndarray, shadows: bool =
     n_dot_h = np.clip(np.einsum("ij,ij->i", surface.normals, half), 0.0, None)
     lobe = surface.specular * (surface.exponent + 8.0) / (8.0 * np.pi) * n_dot_h**surface.exponent
     brdf = surface.albedo / np.pi + lobe[:, None]
+    if surface.strands is not None:  # hair: Kajiya-Kay's band instead of Blinn-Phong's spot
+        rows = surface.strands.rows
+        brdf[rows] = surface.albedo[rows] / np.pi + kajiya_kay(surface.strands, half[rows])
     return brdf * (cosine * lit)[:, None]
 
 

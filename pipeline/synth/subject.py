@@ -19,10 +19,12 @@ mouth are separate parts, and the procedural torso) with a region per triangle:
 Hair is a layer over the scalp: a shell of the head's triangles above a hairline,
 pushed out along the vertex normals by the hair's thickness (which tapers to zero
 at the hairline). A ray crossing the shell is covered by ``1 - exp(-density * L *
-strands * soft)``, with L the path length inside the shell, ``strands`` an
-anisotropic noise (long features along y) and ``soft`` the density profile: a few
-percent in the outer fuzz (a few millimetres of stray strands), full below it; so the hair's edge, its hairline and grazing
-views get fractional alpha (see ``raycast.hair_layer``).
+strands * soft)``, with L the path length inside the shell, ``strands`` the strand
+texture (``hair.density``: noise fine across and long along the strands, which flow
+from the crown) and ``soft`` the density profile: a few percent in the outer fuzz (a
+few millimetres of stray strands), full below it; so the hair's edge, its hairline
+and grazing views get fractional alpha (see ``raycast.hair_layer``). The layer is
+shaded with Kajiya-Kay's strand highlight (``hair.kajiya_kay``).
 """
 
 from __future__ import annotations
@@ -232,7 +234,8 @@ def sample_looks(rng: np.random.Generator, age: float) -> tuple[SkinLook, HairLo
 
 
 REGION_SPECULAR = {"skin": (0.04, 25.0), "lips": (0.15, 60.0), "mouth": (0.2, 40.0), "eye": (0.6, 400.0),
-                   "socket": (0.04, 20.0), "neck": (0.05, 20.0), "clothing": (0.02, 6.0), "hair": (0.12, 12.0)}
+                   "socket": (0.04, 20.0), "neck": (0.05, 20.0), "clothing": (0.02, 6.0), "hair": (0.12, 80.0)}
+# hair's pair is its Kajiya-Kay highlight's (``hair.kajiya_kay``), a power of sin(T, H)
 
 
 def hair_coverage(local: np.ndarray, marks: np.ndarray, look: HairLook) -> np.ndarray:
