@@ -1,0 +1,1 @@
+"""Radiance fields the shared renderer (pipeline/render) marches: each answers the Field interface."""
