@@ -31,8 +31,9 @@ WAVE = 0.08  # radians of azimuth a strand sways by as it falls (a wave, not a s
 WAVE_LENGTH = 0.3  # radians from the crown over which the sway changes
 MEAN_DENSITY = 0.62  # the mean of ``density``
 SHIFT = (0.12, -0.08)  # the primary and secondary lobes' tilt of the tangent towards the normal
+SHIFT_JITTER = 0.3  # the tilt's spread from strand to strand
 SECONDARY = 0.5  # the secondary lobe's strength, relative to the primary's
-BAND = 0.1  # a lobe about a band of directions, not a spot: Blinn-Phong's normalisation times this
+BAND = 0.06  # a lobe about a band of directions, not a spot: Blinn-Phong's normalisation times this
 
 
 def _axes() -> tuple[np.ndarray, np.ndarray]:
@@ -134,14 +135,16 @@ def lobes(rows: np.ndarray, tangents: np.ndarray, normals: np.ndarray, albedo: n
     """The two lobes of hair samples ``rows`` (K,) with strand directions (K, 3), normals (K, 3),
     albedo (K, 3), the primary lobe's ``strength`` (K,) and ``exponent`` (K,), and ``sparkle`` (K,)
     in [0, 1]: Scheuermann's primary (white, tilted towards the tip) and secondary (the hair's hue,
-    SECONDARY as strong, a quarter of the exponent, tilted towards the root, sparkling)."""
-    shifted = np.stack([tangents + shift * normals for shift in SHIFT])
+    SECONDARY as strong, a quarter of the exponent, tilted towards the root), both varying from
+    strand to strand with the sparkle (in tilt by SHIFT_JITTER and in strength)."""
+    jitter = SHIFT_JITTER * (sparkle - 0.5)[:, None]  # each strand tilted its own way: a broken band, not a ring
+    shifted = np.stack([tangents + (shift + jitter) * normals for shift in SHIFT])
     shifted /= np.maximum(np.linalg.norm(shifted, axis=-1, keepdims=True), 1e-12)
     powers = np.stack([exponent, exponent / 4])
     peaks = BAND * strength * np.array([[1.0], [SECONDARY]]) * (powers + 2.0) / (2.0 * np.pi)
     hue = albedo / np.maximum(albedo.max(axis=1, keepdims=True), 1e-6)
     return Lobes(rows=rows, tangents=shifted, peaks=peaks, powers=powers,
-                 colours=np.stack([np.ones_like(hue), hue * sparkle[:, None]]))
+                 colours=np.stack([np.ones_like(hue) * (0.4 + 0.6 * sparkle)[:, None], hue * sparkle[:, None]]))
 
 
 def kajiya_kay(lobes: Lobes, half: np.ndarray) -> np.ndarray:

@@ -234,7 +234,7 @@ def sample_looks(rng: np.random.Generator, age: float) -> tuple[SkinLook, HairLo
 
 
 REGION_SPECULAR = {"skin": (0.04, 25.0), "lips": (0.15, 60.0), "mouth": (0.2, 40.0), "eye": (0.6, 400.0),
-                   "socket": (0.04, 20.0), "neck": (0.05, 20.0), "clothing": (0.02, 6.0), "hair": (0.12, 80.0)}
+                   "socket": (0.04, 20.0), "neck": (0.05, 20.0), "clothing": (0.02, 6.0), "hair": (0.12, 150.0)}
 # hair's pair is its Kajiya-Kay highlight's (``hair.kajiya_kay``), a power of sin(T, H)
 
 
