@@ -28,7 +28,7 @@ STRAND_WIDTH = 0.002  # metres across the strands, at FLOW_RADIUS
 LOCK_WIDTH = 0.008  # metres across a lock (strands that go together)
 STRAND_STRETCH = 14.0  # how much longer the texture's features are along the strands than across
 WAVE = 0.08  # radians of azimuth a strand sways by as it falls (a wave, not a straight comb)
-WAVE_LENGTH = 0.3  # radians from the crown over which the sway changes
+WAVE_TERMS = ((0.6, 3, 5.0), (0.4, -5, 8.0))  # (weight, turns in azimuth, radians per radian from the crown)
 MEAN_DENSITY = 0.62  # the mean of ``density``
 SHIFT = (0.12, -0.08)  # the primary and secondary lobes' tilt of the tangent towards the normal
 SHIFT_JITTER = 0.3  # the tilt's spread from strand to strand
@@ -43,9 +43,18 @@ def _axes() -> tuple[np.ndarray, np.ndarray]:
     return first, np.cross(CROWN, first)
 
 
-def _wave(azimuth: np.ndarray, polar: np.ndarray, seed: int) -> np.ndarray:
-    """The strands' sway (N,) in [-1, 1]: smooth noise over the azimuth's circle and the angle from the crown."""
-    return value_noise(np.stack([np.cos(azimuth), np.sin(azimuth), polar / WAVE_LENGTH], axis=1), 1.0, seed)
+def _wave(azimuth: np.ndarray, polar: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The strands' sway (N,) in [-1, 1] over the azimuth and the angle from the crown: a sum of
+    WAVE_TERMS sinusoids (whole turns in azimuth, so there is no seam) with the seed's phases;
+    and its derivatives along each angle (N,) (the strands' direction needs them)."""
+    phases = np.random.default_rng(seed).uniform(0.0, 2 * np.pi, len(WAVE_TERMS))
+    value, d_azimuth, d_polar = (np.zeros(len(azimuth)) for _ in range(3))
+    for (weight, turns, frequency), phase in zip(WAVE_TERMS, phases):
+        angle = turns * azimuth + frequency * polar + phase
+        value += weight * np.sin(angle)
+        d_azimuth += weight * turns * np.cos(angle)
+        d_polar += weight * frequency * np.cos(angle)
+    return value, d_azimuth, d_polar
 
 
 def _angles(local: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +63,7 @@ def _angles(local: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     first, second = _axes()
     polar = np.arccos(np.clip(radial @ CROWN / np.maximum(np.linalg.norm(radial, axis=1), 1e-12), -1.0, 1.0))
     azimuth = np.arctan2(radial @ second, radial @ first)
-    return azimuth + WAVE * _wave(azimuth, polar, seed), polar
+    return azimuth + WAVE * _wave(azimuth, polar, seed)[0], polar
 
 
 def _coordinates(azimuth: np.ndarray, polar: np.ndarray) -> np.ndarray:
@@ -79,21 +88,19 @@ def density(local: np.ndarray, seed: int) -> np.ndarray:
     return _density(flow(local, seed), seed)
 
 
-def strands(local: np.ndarray, normals: np.ndarray, seed: int, step: float = 1e-3
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def strands(local: np.ndarray, normals: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """What shading needs at hair points (N, 3) with surface normals (N, 3): the strand density
     (N,), a sparkle (N,) in [0, 1] (finer noise along the same strands), and the strands'
     direction (N, 3): in the tangent plane, along the level lines of the swayed azimuth, away from
-    the crown (unit). The direction is the gradient's, analytic for the angles and by forward
-    differences over ``step`` radians for the sway, so the highlight follows the strands the
-    texture draws."""
+    the crown (unit), from the angles' and the sway's analytic gradients, so the highlight follows
+    the strands the texture draws."""
     radial = local - HEAD_CENTRE
     first, second = _axes()
     x, y, height = radial @ first, radial @ second, radial @ CROWN
     length = np.maximum(np.linalg.norm(radial, axis=1), 1e-12)
     polar = np.arccos(np.clip(height / length, -1.0, 1.0))
     azimuth = np.arctan2(y, x)
-    wave = _wave(azimuth, polar, seed)
+    wave, d_wave_azimuth, d_wave_polar = _wave(azimuth, polar, seed)
     swayed = azimuth + WAVE * wave
     coordinates = _coordinates(swayed, polar)
     # gradients (N, 3) of the azimuth and of the angle from the crown
@@ -101,8 +108,6 @@ def strands(local: np.ndarray, normals: np.ndarray, seed: int, step: float = 1e-
     d_azimuth = (x[:, None] * second - y[:, None] * first) / ring[:, None]
     unit = radial / length[:, None]
     away = (unit * (height / length)[:, None] - CROWN) / (length * np.maximum(np.sin(polar), 1e-6))[:, None]
-    d_wave_azimuth = (_wave(azimuth + step, polar, seed) - wave) / step
-    d_wave_polar = (_wave(azimuth, polar + step, seed) - wave) / step
     across = d_azimuth * (1 + WAVE * d_wave_azimuth)[:, None] + (WAVE * d_wave_polar)[:, None] * away
     tangent = np.cross(normals, across)
     tangent *= np.where(np.einsum("ij,ij->i", tangent, away) < 0, -1.0, 1.0)[:, None]

@@ -63,3 +63,16 @@ def test_kajiya_kay_is_a_band_across_the_strands():
     # the secondary lobe adds the hair's hue
     red = lobe(peak_a, albedo=(0.5, 0.1, 0.05))
     assert red[0] > red[1] > red[2] > lobe(peak_a)[2]
+
+
+def test_strands_follow_the_swayed_level_lines_of_the_texture():
+    points = sphere_points(500, seed=2)
+    normals = (points - hair.HEAD_CENTRE) / 0.09
+    _, _, tangents = hair.strands(points, normals, seed=7)
+    across = np.cross(normals, tangents)
+    step = 1e-5
+    azimuth = lambda p: hair._angles(p, 7)[0]  # noqa: E731
+    along = np.angle(np.exp(1j * (azimuth(points + step * tangents) - azimuth(points - step * tangents))))
+    sideways = np.angle(np.exp(1j * (azimuth(points + step * across) - azimuth(points - step * across))))
+    far = hair._angles(points, 7)[1] > 0.2
+    assert np.all(np.abs(along[far]) < 1e-6 * np.abs(sideways[far]).max() + 1e-3 * np.abs(sideways[far]))
