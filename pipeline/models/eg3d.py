@@ -1,0 +1,99 @@
+"""EG3D's generator (Chan et al. 2022): a StyleGAN2 backbone draws three feature planes, the
+shared renderer marches the tri-plane field into a low-resolution feature image whose first
+three channels are RGB, and a super-resolution module of modulated blocks brings it to the
+output size.
+
+z and the conditioning camera (25 floats) go through one mapping network; the camera the
+image is rendered from is a separate argument, so training can swap the conditioning pose
+(EG3D's generator pose conditioning) while rendering from the true one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from pipeline.fields.triplane import TriplaneConfig
+from pipeline.nn.stylegan import MappingNetwork, SynthesisBlock, SynthesisNetwork
+from pipeline.render.rays import camera_rays
+from pipeline.render.volume import render_rays, VolumeConfig
+
+CAMERA_FLOATS = 25
+
+
+@dataclass(frozen=True)
+class EG3DConfig:
+    z_dim: int = 512
+    w_dim: int = 512
+    mapping_layers: int = 2  # EG3D's map_depth
+    plane_resolution: int = 256
+    channel_base: int = 32768  # the backbone's widths: channel_base / resolution, at most channel_max
+    channel_max: int = 512
+    neural_resolution: int = 64  # rays per side of the rendered feature image (EG3D: 64, then 128)
+    output_resolution: int = 512  # neural_resolution times a power of two
+    sr_channels: int = 128  # width of the super-resolution blocks
+    triplane: TriplaneConfig = field(default_factory=TriplaneConfig)
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
+
+    def __post_init__(self):
+        ratio = self.output_resolution / self.neural_resolution
+        if ratio < 2 or not ratio.is_integer() or int(ratio) & (int(ratio) - 1):
+            raise ValueError(f"output_resolution ({self.output_resolution}) must be neural_resolution "
+                             f"({self.neural_resolution}) times 2, 4, 8, ...")
+
+    def build(self) -> EG3DGenerator:
+        return EG3DGenerator(self)
+
+
+class Generated(NamedTuple):
+    image: torch.Tensor  # (N, 3, output, output), about [-1, 1]
+    raw: torch.Tensor  # (N, 3, neural, neural): the rendered RGB before super-resolution
+    depth: torch.Tensor  # (N, 1, neural, neural): expected depth along each ray
+    features: torch.Tensor  # (N, C, neural, neural): the whole rendered feature image
+
+
+class EG3DGenerator(nn.Module):
+    def __init__(self, config: EG3DConfig):
+        super().__init__()
+        self.config = config
+        self.backbone = SynthesisNetwork(config.w_dim, config.plane_resolution, 3 * config.triplane.channels,
+                                         config.channel_base, config.channel_max)
+        self.field = config.triplane.build()
+        upsamplings = int(math.log2(config.output_resolution // config.neural_resolution))
+        widths = [config.triplane.features] + [config.sr_channels] * upsamplings
+        self.superresolution = nn.ModuleList(
+            SynthesisBlock(a, b, config.w_dim, 3, first=False, noise=False) for a, b in zip(widths[:-1], widths[1:]))
+        self.num_ws = self.backbone.num_ws + sum(block.num_ws for block in self.superresolution)
+        self.mapping = MappingNetwork(config.z_dim, CAMERA_FLOATS, config.w_dim, self.num_ws, config.mapping_layers)
+
+    def planes(self, ws: torch.Tensor, use_noise: bool = True) -> torch.Tensor:
+        """ws (N, num_ws, w_dim) -> the tri-plane (N, 3, C, H, W)."""
+        image = self.backbone(ws[:, :self.backbone.num_ws], use_noise)
+        return image.reshape(image.shape[0], 3, self.config.triplane.channels, *image.shape[2:])
+
+    def synthesis(self, ws: torch.Tensor, cameras: torch.Tensor, generator: torch.Generator | None = None,
+                  neural_resolution: int | None = None, deterministic: bool = False, use_noise: bool = True) -> Generated:
+        """Images of ``ws`` seen from ``cameras`` (N, 25); ``neural_resolution`` overrides the config's
+        (EG3D's second phase renders at 128 with the same networks)."""
+        resolution = neural_resolution or self.config.neural_resolution
+        planes = self.planes(ws, use_noise)
+        rendered = render_rays(self.field, planes, camera_rays(cameras, resolution), self.config.volume, generator,
+                               deterministic)
+        features = rendered.features.transpose(1, 2).reshape(ws.shape[0], -1, resolution, resolution)
+        depth = rendered.depth.transpose(1, 2).reshape(ws.shape[0], 1, resolution, resolution)
+        raw = features[:, :3]
+        x, image, start = features, raw, self.backbone.num_ws
+        for block in self.superresolution:
+            x, image = block(x, image, ws[:, start:start + block.num_ws], use_noise=False)
+            start += block.num_ws
+        return Generated(image=image, raw=raw, depth=depth, features=features)
+
+    def forward(self, z: torch.Tensor, conditioning: torch.Tensor, cameras: torch.Tensor, truncation: float = 1.0,
+                generator: torch.Generator | None = None, deterministic: bool = False, use_noise: bool = True) -> Generated:
+        # z (N, z_dim), conditioning and cameras (N, 25)
+        ws = self.mapping(z, conditioning, truncation)
+        return self.synthesis(ws, cameras, generator, deterministic=deterministic, use_noise=use_noise)
