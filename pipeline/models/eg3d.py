@@ -16,9 +16,10 @@ from typing import NamedTuple
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from pipeline.fields.triplane import TriplaneConfig
-from pipeline.nn.stylegan import MappingNetwork, SynthesisBlock, SynthesisNetwork
+from pipeline.nn.stylegan import Discriminator, MappingNetwork, SynthesisBlock, SynthesisNetwork
 from pipeline.render.rays import camera_rays
 from pipeline.render.volume import render_rays, VolumeConfig
 
@@ -97,3 +98,31 @@ class EG3DGenerator(nn.Module):
         # z (N, z_dim), conditioning and cameras (N, 25)
         ws = self.mapping(z, conditioning, truncation)
         return self.synthesis(ws, cameras, generator, deterministic=deterministic, use_noise=use_noise)
+
+
+@dataclass(frozen=True)
+class DualDiscriminatorConfig:
+    resolution: int = 512  # the generator's output_resolution
+    channel_base: int = 32768
+    channel_max: int = 512
+    mapping_layers: int = 2  # of the camera's embedding
+
+    def build(self) -> DualDiscriminator:
+        return DualDiscriminator(self)
+
+
+class DualDiscriminator(nn.Module):
+    """EG3D's dual discrimination: the super-resolved image and the raw rendered image, brought
+    to the same size (bilinear with antialiasing; EG3D filters with its own kernel), stacked into
+    6 channels for a StyleGAN2 residual discriminator conditioned on the camera (25 floats)."""
+
+    def __init__(self, config: DualDiscriminatorConfig):
+        super().__init__()
+        self.config = config
+        self.net = Discriminator(config.resolution, 6, CAMERA_FLOATS, config.channel_base, config.channel_max,
+                                 mapping_layers=config.mapping_layers)
+
+    def forward(self, image: torch.Tensor, raw: torch.Tensor, cameras: torch.Tensor) -> torch.Tensor:
+        # image (N, 3, R, R), raw (N, 3, r, r), cameras (N, 25) -> scores (N, 1)
+        raw = F.interpolate(raw, size=image.shape[-2:], mode="bilinear", align_corners=False, antialias=True)
+        return self.net(torch.cat([image, raw], dim=1), cameras)

@@ -61,11 +61,12 @@ class MappingNetwork(nn.Module):
         self.layers = nn.Sequential(*(EqualLinear(a, b, lr_multiplier, activate=True) for a, b in zip(widths[:-1], widths[1:])))
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation: float = 1.0) -> torch.Tensor:
-        x = second_moment_normalise(z)
+    def forward(self, z: torch.Tensor | None, c: torch.Tensor | None = None, truncation: float = 1.0) -> torch.Tensor:
+        # z (B, z_dim) or None when z_dim is 0 (a condition alone, as the discriminator maps c)
+        parts = [second_moment_normalise(z)] if self.z_dim else []
         if self.embed is not None:
-            x = torch.cat([x, second_moment_normalise(self.embed(c))], dim=1)
-        w = self.layers(x)
+            parts.append(second_moment_normalise(self.embed(c)))
+        w = self.layers(torch.cat(parts, dim=1))
         if truncation != 1.0:
             w = self.w_avg + truncation * (w - self.w_avg)
         return w[:, None].expand(-1, self.num_ws, -1)
@@ -186,3 +187,80 @@ class SynthesisNetwork(nn.Module):
             x, image = block(x, image, ws[:, start:start + block.num_ws], use_noise)
             start += block.num_ws
         return image
+
+
+class EqualConv2d(nn.Module):
+    """A convolution with equalised learning rate (``kernel`` odd, same padding), optionally
+    followed by leaky ReLU with gain sqrt(2)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, bias: bool = True, activate: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel, kernel))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.gain = 1 / math.sqrt(in_channels * kernel * kernel)
+        self.activate = activate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.conv2d(x, self.weight * self.gain, self.bias, padding=self.weight.shape[-1] // 2)
+        return (F.leaky_relu(x, 0.2) * LEAKY_GAIN).clamp(-CONV_CLAMP, CONV_CLAMP) if self.activate else x
+
+
+class DiscriminatorBlock(nn.Module):
+    """StyleGAN2's residual block: two 3 x 3 convolutions, the second after halving the
+    resolution, beside a 1 x 1 skip of the halved input; summed and scaled by sqrt(1/2).
+    Halving is a 2 x 2 mean here (StyleGAN2 filters with [1, 3, 3, 1])."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv0 = EqualConv2d(in_channels, in_channels, 3)
+        self.conv1 = EqualConv2d(in_channels, out_channels, 3)
+        self.skip = EqualConv2d(in_channels, out_channels, 1, bias=False, activate=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, I, H, W) -> (B, O, H / 2, W / 2)
+        skip = self.skip(F.avg_pool2d(x, 2))
+        x = self.conv1(F.avg_pool2d(self.conv0(x), 2))
+        return (skip + x) * math.sqrt(0.5)
+
+
+def minibatch_std(x: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """x (B, C, H, W) with one more channel: the standard deviation of each feature over a group
+    of up to ``group`` samples, averaged over features and pixels (StyleGAN's diversity signal)."""
+    batch, channels, height, width = x.shape
+    size = min(group, batch)
+    if batch % size:
+        size = 1
+    y = x.reshape(size, -1, channels, height, width)
+    y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (B / size,)
+    y = y.reshape(-1, 1, 1, 1).repeat(size, 1, height, width)
+    return torch.cat([x, y], dim=1)
+
+
+class Discriminator(nn.Module):
+    """StyleGAN2's residual discriminator of (B, in_channels, R, R) images, conditioned on
+    c (B, c_dim) by projection: the score is the dot product of the last features with an
+    embedding of c (a mapping network), over sqrt(cmap_dim). c_dim 0: unconditional."""
+
+    def __init__(self, resolution: int, in_channels: int, c_dim: int = 0, channel_base: int = 32768,
+                 channel_max: int = 512, cmap_dim: int | None = None, mapping_layers: int = 2):
+        super().__init__()
+        if resolution < 8 or resolution & (resolution - 1):
+            raise ValueError(f"discriminator resolution must be a power of two >= 8, got {resolution}")
+        resolutions = [2**k for k in range(int(math.log2(resolution)), 2, -1)]  # R, R / 2, ..., 8
+        width = lambda r: block_channels(r, channel_base, channel_max)  # noqa: E731
+        self.from_rgb = EqualConv2d(in_channels, width(resolution), 1)
+        self.blocks = nn.Sequential(*(DiscriminatorBlock(width(r), width(r // 2)) for r in resolutions))
+        last = width(4)
+        self.cmap_dim = (cmap_dim or last) if c_dim else 0
+        self.mapping = MappingNetwork(0, c_dim, self.cmap_dim, 1, mapping_layers) if c_dim else None
+        self.conv = EqualConv2d(last + 1, last, 3)
+        self.fc = EqualLinear(last * 16, last, activate=True)
+        self.out = EqualLinear(last, self.cmap_dim or 1)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        # x (B, in_channels, R, R), c (B, c_dim) -> scores (B, 1)
+        x = self.blocks(self.from_rgb(x))
+        x = self.out(self.fc(self.conv(minibatch_std(x)).flatten(1)))
+        if self.mapping is None:
+            return x
+        cmap = self.mapping(None, c)[:, 0]
+        return (x * cmap).sum(dim=1, keepdim=True) / math.sqrt(self.cmap_dim)

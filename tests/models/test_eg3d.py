@@ -45,3 +45,16 @@ def test_the_rendering_camera_moves_the_view_and_the_conditioning_camera_only_th
 def test_output_resolution_must_be_the_neural_one_times_a_power_of_two():
     with pytest.raises(ValueError, match="times 2, 4, 8"):
         EG3DConfig(neural_resolution=64, output_resolution=96)
+
+
+def test_the_dual_discriminator_sees_both_images_and_the_camera():
+    from pipeline.models.eg3d import DualDiscriminatorConfig
+
+    torch.manual_seed(2)
+    d = DualDiscriminatorConfig(resolution=16, channel_base=256, channel_max=32).build()
+    image, raw, camera = torch.randn(4, 3, 16, 16), torch.randn(4, 3, 8, 8), cameras(0.0, 0.1, 0.2, 0.3)
+    scores = d(image, raw, camera)
+    assert scores.shape == (4, 1)
+    assert not torch.allclose(d(image, torch.randn(4, 3, 8, 8), camera), scores)
+    generated = SMALL.build()(torch.randn(4, 16), camera, camera, generator=torch.Generator().manual_seed(0))
+    assert d(generated.image, generated.raw, camera).shape == (4, 1)

@@ -55,3 +55,18 @@ def test_synthesis_network_makes_images_and_passes_gradients():
 def test_a_resolution_that_is_not_a_power_of_two_is_refused():
     with pytest.raises(ValueError, match="power of two"):
         SynthesisNetwork(w_dim=8, resolution=24, image_channels=3)
+
+
+def test_the_discriminator_scores_each_image_and_projects_the_condition():
+    from pipeline.nn.stylegan import Discriminator
+
+    torch.manual_seed(4)
+    d = Discriminator(16, 6, c_dim=25, channel_base=256, channel_max=32)
+    x, c = torch.randn(4, 6, 16, 16), torch.randn(4, 25)
+    scores = d(x, c)
+    assert scores.shape == (4, 1) and torch.isfinite(scores).all()
+    assert not torch.allclose(d(x, torch.randn(4, 25)), scores)  # the condition matters
+    scores.sum().backward()
+    assert d.from_rgb.weight.grad.abs().sum() > 0 and d.mapping.embed.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="power of two"):
+        Discriminator(12, 3)
