@@ -34,7 +34,7 @@ class EG3DConfig:
     plane_resolution: int = 256
     channel_base: int = 32768  # the backbone's widths: channel_base / resolution, at most channel_max
     channel_max: int = 512
-    neural_resolution: int = 64  # rays per side of the rendered feature image (EG3D: 64, then 128)
+    neural_resolution: int = 128  # the super-resolution's input side (EG3D renders 64 in its first phase, upsampled to this)
     output_resolution: int = 512  # neural_resolution times a power of two
     sr_channels: int = 128  # width of the super-resolution blocks
     triplane: TriplaneConfig = field(default_factory=TriplaneConfig)
@@ -52,7 +52,7 @@ class EG3DConfig:
 
 class Generated(NamedTuple):
     image: torch.Tensor  # (N, 3, output, output), about [-1, 1]
-    raw: torch.Tensor  # (N, 3, neural, neural): the rendered RGB before super-resolution
+    raw: torch.Tensor  # (N, 3, rendered, rendered): the rendered RGB before super-resolution
     depth: torch.Tensor  # (N, 1, neural, neural): expected depth along each ray
     features: torch.Tensor  # (N, C, neural, neural): the whole rendered feature image
 
@@ -78,8 +78,9 @@ class EG3DGenerator(nn.Module):
 
     def synthesis(self, ws: torch.Tensor, cameras: torch.Tensor, generator: torch.Generator | None = None,
                   neural_resolution: int | None = None, deterministic: bool = False, use_noise: bool = True) -> Generated:
-        """Images of ``ws`` seen from ``cameras`` (N, 25); ``neural_resolution`` overrides the config's
-        (EG3D's second phase renders at 128 with the same networks)."""
+        """Images of ``ws`` seen from ``cameras`` (N, 25), rendered at ``neural_resolution`` rays per
+        side (default the config's); a lower one (EG3D's first phase) is upsampled to the config's
+        before super-resolution, so the output size stays the config's."""
         resolution = neural_resolution or self.config.neural_resolution
         planes = self.planes(ws, use_noise)
         rendered = render_rays(self.field, planes, camera_rays(cameras, resolution), self.config.volume, generator,
@@ -87,7 +88,11 @@ class EG3DGenerator(nn.Module):
         features = rendered.features.transpose(1, 2).reshape(ws.shape[0], -1, resolution, resolution)
         depth = rendered.depth.transpose(1, 2).reshape(ws.shape[0], 1, resolution, resolution)
         raw = features[:, :3]
-        x, image, start = features, raw, self.backbone.num_ws
+        x = features
+        if resolution != self.config.neural_resolution:
+            x = F.interpolate(features, size=(self.config.neural_resolution,) * 2, mode="bilinear", align_corners=False,
+                              antialias=True)
+        x, image, start = x, x[:, :3], self.backbone.num_ws
         for block in self.superresolution:
             x, image = block(x, image, ws[:, start:start + block.num_ws], use_noise=False)
             start += block.num_ws

@@ -58,3 +58,11 @@ def test_the_dual_discriminator_sees_both_images_and_the_camera():
     assert not torch.allclose(d(image, torch.randn(4, 3, 8, 8), camera), scores)
     generated = SMALL.build()(torch.randn(4, 16), camera, camera, generator=torch.Generator().manual_seed(0))
     assert d(generated.image, generated.raw, camera).shape == (4, 1)
+
+
+def test_a_lower_rendering_resolution_keeps_the_output_size():
+    torch.manual_seed(3)
+    generator = SMALL.build()
+    ws = generator.mapping(torch.randn(1, 16), cameras(0.0))
+    out = generator.synthesis(ws, cameras(0.0), neural_resolution=4, deterministic=True, use_noise=False)
+    assert out.raw.shape == (1, 3, 4, 4) and out.image.shape == (1, 3, 16, 16)
