@@ -19,3 +19,23 @@ def test_logistic_losses_at_an_undecided_discriminator():
     assert math.isclose(float(generator_loss(zero)), math.log(2), rel_tol=1e-6)
     assert math.isclose(float(discriminator_loss(zero, zero)), 2 * math.log(2), rel_tol=1e-6)
     assert float(discriminator_loss(torch.full((5, 1), 10.0), torch.full((5, 1), -10.0))) < 1e-3  # a sure discriminator
+
+
+def test_the_blur_fades_out_and_keeps_the_mean():
+    from pipeline.nn.gan import blur_images, fading_blur_sigma
+
+    assert fading_blur_sigma(0, 10.0, 100) == 10.0 and fading_blur_sigma(50, 10.0, 100) == 5.0
+    assert fading_blur_sigma(200, 10.0, 100) == 0.0 and fading_blur_sigma(0, 10.0, 0) == 0.0
+    images = torch.rand(2, 3, 16, 16)
+    assert torch.equal(blur_images(images, 0.2), images)
+    blurred = blur_images(images, 2.0)
+    assert blurred.shape == images.shape
+    constant = torch.full((1, 3, 8, 8), 0.4)
+    torch.testing.assert_close(blur_images(constant, 1.5), constant)  # a flat image stays flat
+    assert float(blurred[..., 6:10, 6:10].std()) < float(images[..., 6:10, 6:10].std())  # detail goes
+    # against a direct 2D convolution by the outer product of the taps, away from the borders
+    radius, sigma = 6, 2.0
+    taps = torch.exp(-0.5 * (torch.arange(-radius, radius + 1.0) / sigma) ** 2)
+    kernel = torch.outer(taps, taps) / taps.sum() ** 2
+    direct = torch.nn.functional.conv2d(images[:, :1], kernel[None, None])
+    torch.testing.assert_close(blurred[:, :1, radius:-radius, radius:-radius], direct)
