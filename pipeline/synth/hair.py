@@ -57,12 +57,20 @@ def _wave(azimuth: np.ndarray, polar: np.ndarray, seed: int) -> tuple[np.ndarray
     return value, d_azimuth, d_polar
 
 
-def _angles(local: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(azimuth about the crown axis, with the strands' sway; angle from the crown) (N,) each."""
+def _frame(local: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Head-local points (N, 3) about the crown: (offset from the head's centre (N, 3), its
+    components x and y across the crown axis and its height along it, its length, the angle from
+    the crown, the azimuth about the crown axis), each (N,) but the first."""
     radial = local - HEAD_CENTRE
     first, second = _axes()
-    polar = np.arccos(np.clip(radial @ CROWN / np.maximum(np.linalg.norm(radial, axis=1), 1e-12), -1.0, 1.0))
-    azimuth = np.arctan2(radial @ second, radial @ first)
+    x, y, height = radial @ first, radial @ second, radial @ CROWN
+    length = np.maximum(np.linalg.norm(radial, axis=1), 1e-12)
+    return radial, x, y, height, length, np.arccos(np.clip(height / length, -1.0, 1.0)), np.arctan2(y, x)
+
+
+def _angles(local: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(azimuth about the crown axis, with the strands' sway; angle from the crown) (N,) each."""
+    *_, polar, azimuth = _frame(local)
     return azimuth + WAVE * _wave(azimuth, polar, seed)[0], polar
 
 
@@ -94,12 +102,8 @@ def strands(local: np.ndarray, normals: np.ndarray, seed: int) -> tuple[np.ndarr
     direction (N, 3): in the tangent plane, along the level lines of the swayed azimuth, away from
     the crown (unit), from the angles' and the sway's analytic gradients, so the highlight follows
     the strands the texture draws."""
-    radial = local - HEAD_CENTRE
+    radial, x, y, height, length, polar, azimuth = _frame(local)
     first, second = _axes()
-    x, y, height = radial @ first, radial @ second, radial @ CROWN
-    length = np.maximum(np.linalg.norm(radial, axis=1), 1e-12)
-    polar = np.arccos(np.clip(height / length, -1.0, 1.0))
-    azimuth = np.arctan2(y, x)
     wave, d_wave_azimuth, d_wave_polar = _wave(azimuth, polar, seed)
     swayed = azimuth + WAVE * wave
     coordinates = _coordinates(swayed, polar)
@@ -117,11 +121,6 @@ def strands(local: np.ndarray, normals: np.ndarray, seed: int) -> tuple[np.ndarr
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
     sparkle = (value_noise(coordinates, STRAND_WIDTH / 2, seed + 17) + 1) / 2
     return _density(coordinates, seed), sparkle, tangent
-
-
-def strand_tangents(local: np.ndarray, normals: np.ndarray, seed: int) -> np.ndarray:
-    """The strands' direction (N, 3) at hair points (``strands``)."""
-    return strands(local, normals, seed)[2]
 
 
 @dataclass(frozen=True)
