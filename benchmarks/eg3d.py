@@ -49,6 +49,8 @@ def main() -> None:
     cameras = torch.tensor(labels, dtype=torch.float32, device=device)
     z = torch.randn(args.batch, config.z_dim, device=device)
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    with torch.no_grad():
+        planes = generator.planes(generator.mapping(z, cameras))  # what the rays are marched through
     for resolution in resolutions:
         output = config.output_resolution
 
@@ -57,14 +59,6 @@ def main() -> None:
             ws = generator.mapping(z, cameras)
             generator.synthesis(ws, cameras, neural_resolution=resolution)
             sync()
-
-        @torch.no_grad()
-        def marching():
-            planes = generator.planes(generator.mapping(z, cameras))
-            sync()
-            return planes
-
-        planes = marching()
 
         @torch.no_grad()
         def rays_only():

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pipeline.fields.triplane import TriplaneConfig
-from pipeline.nn.stylegan import Discriminator, MappingNetwork, SynthesisBlock, SynthesisNetwork
+from pipeline.nn.stylegan import Discriminator, MappingNetwork, run_blocks, SynthesisBlock, SynthesisNetwork
 from pipeline.render.rays import camera_rays
 from pipeline.render.volume import render_rays, VolumeConfig
 
@@ -87,16 +87,12 @@ class EG3DGenerator(nn.Module):
                                deterministic)
         features = rendered.features.transpose(1, 2).reshape(ws.shape[0], -1, resolution, resolution)
         depth = rendered.depth.transpose(1, 2).reshape(ws.shape[0], 1, resolution, resolution)
-        raw = features[:, :3]
         x = features
         if resolution != self.config.neural_resolution:
             x = F.interpolate(features, size=(self.config.neural_resolution,) * 2, mode="bilinear", align_corners=False,
                               antialias=True)
-        x, image, start = x, x[:, :3], self.backbone.num_ws
-        for block in self.superresolution:
-            x, image = block(x, image, ws[:, start:start + block.num_ws], use_noise=False)
-            start += block.num_ws
-        return Generated(image=image, raw=raw, depth=depth, features=features)
+        _, image = run_blocks(self.superresolution, x, x[:, :3], ws[:, self.backbone.num_ws:], use_noise=False)
+        return Generated(image=image, raw=features[:, :3], depth=depth, features=features)
 
     def forward(self, z: torch.Tensor, conditioning: torch.Tensor, cameras: torch.Tensor, truncation: float = 1.0,
                 generator: torch.Generator | None = None, deterministic: bool = False, use_noise: bool = True) -> Generated:

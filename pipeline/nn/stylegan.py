@@ -182,11 +182,18 @@ class SynthesisNetwork(nn.Module):
         self.num_ws = sum(block.num_ws for block in self.blocks)
 
     def forward(self, ws: torch.Tensor, use_noise: bool = True) -> torch.Tensor:
-        x, image, start = self.const[None].expand(ws.shape[0], -1, -1, -1), None, 0
-        for block in self.blocks:
-            x, image = block(x, image, ws[:, start:start + block.num_ws], use_noise)
-            start += block.num_ws
-        return image
+        return run_blocks(self.blocks, self.const[None].expand(ws.shape[0], -1, -1, -1), None, ws, use_noise)[1]
+
+
+def run_blocks(blocks, x: torch.Tensor, image: torch.Tensor | None, ws: torch.Tensor, use_noise: bool = True
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``SynthesisBlock``s in turn on features x and the image so far, each taking its ``num_ws``
+    of ``ws`` (B, >= sum of num_ws, w_dim) in order: (features, image) after the last."""
+    start = 0
+    for block in blocks:
+        x, image = block(x, image, ws[:, start:start + block.num_ws], use_noise)
+        start += block.num_ws
+    return x, image
 
 
 class EqualConv2d(nn.Module):

@@ -8,10 +8,12 @@ import pytest
 import torch
 
 from pipeline.camera.eg3d import camera_label, orbit_camera, pixel_rays
+from pipeline.render.field import FieldOutput
 from pipeline.render.importance import sample_intervals, smooth_weights
 from pipeline.render.march import density_activation, march
 from pipeline.render.rays import camera_rays, points_along, split_cameras, stratified_depths
 from pipeline.render.triplane import PLANE_AXES, sample_planes
+from pipeline.render.volume import render_rays, VolumeConfig
 
 
 def test_camera_rays_match_the_light_stage_rays_per_pixel():
@@ -167,16 +169,12 @@ class Ball:
         self.radius, self.raw = radius, math.log(math.expm1(sigma)) + 1.0
 
     def __call__(self, points, directions, latent):
-        from pipeline.render.field import FieldOutput
-
         inside = points.norm(dim=-1, keepdim=True) < self.radius
         raw = torch.where(inside, torch.full_like(points[..., :1], self.raw), torch.full_like(points[..., :1], -30.0))
         return FieldOutput(raw_density=raw, features=torch.cat([points[..., 2:], torch.ones_like(raw)], dim=-1))
 
 
 def test_two_pass_rendering_of_a_ball_finds_its_surface():
-    from pipeline.render.volume import render_rays, VolumeConfig
-
     labels = torch.tensor(camera_label(orbit_camera(0.0, 0.0))[None])
     rays = camera_rays(labels, 16)
     ball = Ball(radius=0.3, sigma=40.0)
