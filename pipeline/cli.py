@@ -5,6 +5,11 @@
 relights a photograph with the trained models (``--models``, default
 data/models: matting, geometry, albedo, shading, as ``make repro`` writes them),
 on the device ``--device`` or ``LIGHTSTAGE_DEVICE`` names (pipeline/device.py).
+
+    lightstage sample --model data/models/eg3d --seeds 0-7 [--yaw -30,0,30] [--pitch 0] -o grid.png [--turntable out.mp4]
+
+draws heads from a trained 3D-aware generator: a grid of seeds by yaw, and a turntable of
+the first seed orbiting with its conditioning pose fixed.
 Model files are read as plain data only: one whose unpickling would run code is
 refused.
 """
@@ -38,7 +43,41 @@ def _parser() -> argparse.ArgumentParser:
     relight.add_argument("--params", type=Path, default=Path("params.yaml"),
                          help="params whose lightmaps and evaluate_relighting sections set map sizes and exposure")
     add_options(relight)
+    sample = commands.add_parser("sample", help="heads from a trained 3D-aware generator: a grid of seeds by yaw, a turntable")
+    sample.add_argument("--model", type=Path, default=Path("data/models/eg3d"),
+                        help="a generator file, or a training stage's folder (its generator.pt)")
+    sample.add_argument("--seeds", type=seed_list, default=seed_list("0-7"), help="seeds, e.g. 0-7 or 1,4,9 (rows)")
+    sample.add_argument("--yaw", type=angle_list, default=angle_list("-30,-15,0,15,30"),
+                        help="degrees, comma-separated (columns); positive moves the camera to the subject's left")
+    sample.add_argument("--pitch", type=float, default=0.0, help="degrees; positive raises the camera, looking down on the head")
+    sample.add_argument("--truncation", type=float, default=0.7, help="psi, 1 for none")
+    sample.add_argument("--scale", type=int, default=2, help="pixels repeated in the pictures (small generators)")
+    sample.add_argument("-o", "--output", type=Path, help="the grid, PNG")
+    sample.add_argument("--turntable", type=Path, help="a video (.mp4 or .avi) of the first seed orbiting")
+    sample.add_argument("--frames", type=int, default=96, help="frames of the turntable")
+    add_options(sample)
     return parser
+
+
+def seed_list(text: str) -> list[int]:
+    """'0-7' or '1,4,9' or a mix ('0-3,9')."""
+    seeds = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.partition("-")
+            seeds.extend(range(int(low), int(high) + 1) if high else [int(low)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: seeds are whole numbers, e.g. 0-7 or 1,4,9") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: no seeds, or a negative one")
+    return seeds
+
+
+def angle_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: angles are numbers in degrees, comma-separated") from None
 
 
 BACKDROP_ROWS = 2048  # the map behind the subject, at most this many rows (a portrait camera sees about 13 degrees of it)
@@ -100,11 +139,37 @@ def relight_command(args: argparse.Namespace) -> None:
     print(f"lightstage relight: wrote {args.output}")
 
 
+def sample_command(args: argparse.Namespace) -> None:
+    from pipeline.gan3d.sample import sample_grid, turntable
+    from pipeline.io.arrays import save_png
+    from pipeline.io.video import write_video
+    from pipeline.models import checkpoint
+    from pipeline.models.eg3d import EG3DConfig
+
+    if args.output is None and args.turntable is None:
+        raise DataError("nothing to write: give -o GRID.png, --turntable VIDEO.mp4 or both")
+    if not 0 <= args.truncation <= 1:
+        raise DataError(f"--truncation {args.truncation}: psi is between 0 and 1")
+    execution = configure_from(args.device, args.threads)
+    path = args.model / "generator.pt" if args.model.is_dir() else args.model
+    generator, payload = checkpoint.load_model(path, EG3DConfig, execution.device)
+    if args.output is not None:
+        save_png(args.output, sample_grid(generator, args.seeds, args.yaw, args.pitch, args.truncation, args.scale))
+        print(f"lightstage sample: wrote {args.output} ({len(args.seeds)} seeds x {len(args.yaw)} yaws, "
+              f"{payload.get('kimg', '?')} kimg)")
+    if args.turntable is not None:
+        frames = turntable(generator, args.seeds[0], args.frames, pitch=args.pitch, truncation=args.truncation)
+        write_video(args.turntable, frames, scale=args.scale)
+        print(f"lightstage sample: wrote {args.turntable} ({args.frames} frames of seed {args.seeds[0]})")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "relight":
             relight_command(args)  # load_png names a missing or unreadable image
+        elif args.command == "sample":
+            sample_command(args)
     except LightstageError as err:
         print(f"lightstage {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -41,6 +41,7 @@ from pipeline.config import Params, Section, flatten, load_section, section_name
 from pipeline.device import Execution, configure
 from pipeline.io.arrays import save_png
 from pipeline.io.atomic import atomic_dirs, atomic_file
+from pipeline.io.video import write_video
 from pipeline.lineage import dvc_md5, git_commit, read_dvc_stage
 from pipeline.portable import capped_environment
 from pipeline.schema.base import BaseParams
@@ -75,6 +76,7 @@ class StageContext:
 class StageResult:
     metrics: dict  # name -> number, or nested dicts of them (metrics/<stage>.json as is)
     previews: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (H, W, 3) uint8 picture
+    videos: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (F, H, W, 3) uint8 frames, beside the previews
     history: History = field(default_factory=list)  # whole (step, losses) curves, logged at the end if not streamed
     plot: pd.DataFrame | None = None  # a table for `dvc plots show`, written to --plots as CSV
 
@@ -198,6 +200,9 @@ def _write_results(name: str, args: argparse.Namespace, result: StageResult, plo
     for label, image in result.previews.items():  # for people: reports/previews/, and in MLflow
         previews.append(args.previews / f"{name}_{label}.png")
         save_png(previews[-1], image)
+    for label, frames in result.videos.items():
+        previews.append(args.previews / f"{name}_{label}.mp4")
+        write_video(previews[-1], frames)
     return previews
 
 

@@ -173,9 +173,12 @@ class EMA:
         self.decay = 0.5 ** (1.0 / max(half_life, 1e-8))
 
     @torch.no_grad()
-    def update(self, source: torch.nn.Module) -> None:
+    def update(self, source: torch.nn.Module, half_life: float | None = None) -> None:
+        """One update; ``half_life`` (steps) overrides the constructor's for this one (a ramp-up:
+        StyleGAN2 and EG3D shorten it early in training, so the average is not stuck at init)."""
+        decay = self.decay if half_life is None else 0.5 ** (1.0 / max(half_life, 1e-8))
         for average, current in zip(self.module.parameters(), source.parameters()):
-            average.lerp_(current, 1.0 - self.decay)
+            average.lerp_(current, 1.0 - decay)
         for average, current in zip(self.module.buffers(), source.buffers()):
             average.copy_(current)
 
@@ -369,8 +372,11 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------------
 
     def fit(self, data: KeyedDataset, step: Callable[[Trainer, Any], dict[str, float]], work: Path, tag: str,
-            log_history: Callable[[HistoryRows], None] | None = None) -> int:
-        """Train to the end; return the step resumed from (0 for a fresh run)."""
+            log_history: Callable[[HistoryRows], None] | None = None,
+            after_step: Callable[[Trainer], None] | None = None) -> int:
+        """Train to the end; return the step resumed from (0 for a fresh run). ``after_step(trainer)``
+        runs in every process after each step (``trainer.step`` counts it), before any checkpoint:
+        snapshots and sample grids, which must come out the same on a resumed run."""
         state_path, main = work / STATE_FILE, distributed.is_main()
         if state_path.is_file():
             payload = checkpoint.load(state_path)
@@ -394,6 +400,8 @@ class Trainer:
                 history.add(self.step, losses)
                 progress.update(1)
                 progress.set_postfix(loss=f"{losses.get('total', float('nan')):.4f}")
+                if after_step is not None:
+                    after_step(self)
                 if self.step % self.settings.checkpoint_every == 0 or self.step == self.settings.steps:
                     if main:
                         history.flush()  # before the checkpoint: a crash between the two replays, never skips
@@ -404,8 +412,11 @@ class Trainer:
 
     def _loader(self, data: KeyedDataset, start: int) -> Iterable:
         sampler = StepSampler(start, self.settings.steps, self.settings.batch, self.share)
+        # A loader draws its workers' base seed when iterated; from torch's global generator that draw
+        # would shift the random state a resumed step sees (noise, augmentation), so it has its own.
         return torch.utils.data.DataLoader(
             data, batch_size=len(self.share), sampler=sampler, collate_fn=data.collate,
+            generator=torch.Generator().manual_seed(self.settings.seed),
             num_workers=self.settings.workers, persistent_workers=False,
             worker_init_fn=_one_thread if self.settings.workers else None,
             prefetch_factor=4 if self.settings.workers else None)

@@ -11,6 +11,7 @@ import numpy as np
 
 FOCAL = 4.2647  # focal length as a fraction of image width (about 13.4 degrees FOV)
 RADIUS = 2.7
+CAMERA_FLOATS = 25  # 16 of the pose, 9 of the intrinsics
 INTRINSICS = np.array([[FOCAL, 0.0, 0.5], [0.0, FOCAL, 0.5], [0.0, 0.0, 1.0]])
 
 

@@ -17,6 +17,8 @@ RGB_MARGIN = 0.001  # the features' sigmoid is stretched by this on both sides, 
 
 @dataclass(frozen=True)
 class TriplaneConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     channels: int = 32  # per plane (EG3D: 32)
     hidden: int = 64  # the decoder's one hidden layer (EG3D: 64, softplus)
     features: int = 32  # decoded feature channels, RGB first (EG3D: 32)

@@ -35,6 +35,23 @@ def atomic_file(path: str | Path, mode: str = "wb") -> Iterator:
 
 
 @contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path``, with its suffix (for writers that take a file name and
+    choose the format by it, as OpenCV's video writer); on success renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_dirs(finals: dict[str, Path]) -> Iterator[dict[str, Path]]:
     """Yield empty temporary directories, one per final path; swap them in on success.
 

@@ -18,16 +18,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from pipeline.camera.eg3d import CAMERA_FLOATS
 from pipeline.fields.triplane import TriplaneConfig
 from pipeline.nn.stylegan import Discriminator, MappingNetwork, run_blocks, SynthesisBlock, SynthesisNetwork
 from pipeline.render.rays import camera_rays
 from pipeline.render.volume import render_rays, VolumeConfig
 
-CAMERA_FLOATS = 25
-
 
 @dataclass(frozen=True)
 class EG3DConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     z_dim: int = 512
     w_dim: int = 512
     mapping_layers: int = 2  # EG3D's map_depth
@@ -95,14 +96,17 @@ class EG3DGenerator(nn.Module):
         return Generated(image=image, raw=features[:, :3], depth=depth, features=features)
 
     def forward(self, z: torch.Tensor, conditioning: torch.Tensor, cameras: torch.Tensor, truncation: float = 1.0,
-                generator: torch.Generator | None = None, deterministic: bool = False, use_noise: bool = True) -> Generated:
+                generator: torch.Generator | None = None, neural_resolution: int | None = None,
+                deterministic: bool = False, use_noise: bool = True) -> Generated:
         # z (N, z_dim), conditioning and cameras (N, 25)
         ws = self.mapping(z, conditioning, truncation)
-        return self.synthesis(ws, cameras, generator, deterministic=deterministic, use_noise=use_noise)
+        return self.synthesis(ws, cameras, generator, neural_resolution, deterministic, use_noise)
 
 
 @dataclass(frozen=True)
 class DualDiscriminatorConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     resolution: int = 512  # the generator's output_resolution
     channel_base: int = 32768
     channel_max: int = 512
@@ -123,7 +127,15 @@ class DualDiscriminator(nn.Module):
         self.net = Discriminator(config.resolution, 6, CAMERA_FLOATS, config.channel_base, config.channel_max,
                                  mapping_layers=config.mapping_layers)
 
-    def forward(self, image: torch.Tensor, raw: torch.Tensor, cameras: torch.Tensor) -> torch.Tensor:
-        # image (N, 3, R, R), raw (N, 3, r, r), cameras (N, 25) -> scores (N, 1)
+    @staticmethod
+    def stack(image: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+        """image (N, 3, R, R) and raw (N, 3, r, r) -> the dual input (N, 6, R, R)."""
         raw = F.interpolate(raw, size=image.shape[-2:], mode="bilinear", align_corners=False, antialias=True)
-        return self.net(torch.cat([image, raw], dim=1), cameras)
+        return torch.cat([image, raw], dim=1)
+
+    def score(self, dual: torch.Tensor, cameras: torch.Tensor) -> torch.Tensor:
+        """The dual input (N, 6, R, R) (augmented, for training) and cameras (N, 25) -> scores (N, 1)."""
+        return self.net(dual, cameras)
+
+    def forward(self, image: torch.Tensor, raw: torch.Tensor, cameras: torch.Tensor) -> torch.Tensor:
+        return self.score(self.stack(image, raw), cameras)

@@ -16,6 +16,8 @@ from pipeline.render.rays import points_along, Rays, stratified_depths
 
 @dataclass(frozen=True)
 class VolumeConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     near: float = 2.25  # ray range, world units (EG3D's faces: 2.25 to 3.3 from a camera 2.7 away)
     far: float = 3.3
     coarse_samples: int = 48  # stratified

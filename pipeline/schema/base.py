@@ -30,12 +30,18 @@ def check_model_and_crop(model: Any, crop: int) -> None:
     """A training section's model config against its crop: every whole number in the config
     (widths, bottlenecks) is at least 1, and square crops of ``crop`` pixels pass through all
     of the model's down-sampling levels (``model.divisor``). Raises ValueError for pydantic."""
-    for key, number in _whole_numbers(model, "model"):
-        if number < 1:
-            raise ValueError(f"{key} must be at least 1 (got {number})")
+    check_whole_numbers(model, "model")
     if crop % model.divisor:
         raise ValueError(f"crop must be a multiple of {model.divisor}, the input size multiple of model "
                          f"(got crop {crop})")
+
+
+def check_whole_numbers(config: Any, key: str) -> None:
+    """Every whole number in a (nested) config dataclass, widths and sizes, is at least 1.
+    Raises ValueError for pydantic."""
+    for name, number in _whole_numbers(config, key):
+        if number < 1:
+            raise ValueError(f"{name} must be at least 1 (got {number})")
 
 
 def check_early_crops(model: Any, phases: list, crop: int, steps: int) -> None:

@@ -83,3 +83,27 @@ def test_relighting_nets(params):
         assert conv_widths(geometry) == conv_widths(albedo) == conv_widths(shading.renderer) == published
         assert conv_widths(shading.specular) == [8, 16, 32, 64, 128, 256, 256, 256, 128, 64, 32, 16, 8]
         assert shading.renderer.config.output == "direct"
+
+
+def test_eg3d(params):
+    from pipeline.camera.eg3d import camera_label, orbit_camera
+    from pipeline.models.eg3d import DualDiscriminator, EG3DGenerator
+
+    section = params.section("train_eg3d")
+    generator, discriminator = build(params, "train_eg3d"), section.discriminator.build()
+    assert isinstance(generator, EG3DGenerator) and isinstance(discriminator, DualDiscriminator)
+    config = generator.config
+    # the paper's nets render only 8 rays per side here (the super-resolution still makes 512 px)
+    rays = 8 if params.base.profile == "paper" else config.neural_resolution
+    cameras = torch.from_numpy(camera_label(orbit_camera(0.0, 0.0))[None]).float()  # frontal
+    with torch.no_grad():
+        out = generator.synthesis(generator.mapping(torch.randn(1, config.z_dim), cameras), cameras, neural_resolution=rays)
+        scores = discriminator(out.image, out.raw, cameras)
+    assert out.image.shape == (1, 3, config.output_resolution, config.output_resolution)
+    assert out.raw.shape == (1, 3, rays, rays) and out.depth.shape == (1, 1, rays, rays)
+    assert torch.isfinite(out.image).all() and scores.shape == (1, 1)
+    if params.base.profile == "paper":  # the published sizes: 512 px from 128 rays, 32-channel planes of 256
+        assert (config.output_resolution, config.neural_resolution, config.plane_resolution) == (512, 128, 256)
+        assert (config.triplane.channels, config.triplane.hidden, config.volume.coarse_samples) == (32, 64, 48)
+        assert section.batch == 32 and section.recipe.r1_gamma == 1.0
+        assert 25e6 < parameters(generator) < 35e6

@@ -1,0 +1,66 @@
+"""Pictures of a trained 3D-aware generator: grids of seeds by yaw, and turntables.
+
+A seed's z is ``numpy.random.default_rng(seed).standard_normal(z_dim)``, so seed 3 is the
+same head in every grid, turntable and evaluation. The conditioning camera is held at the
+frontal pose while the rendering camera moves (EG3D's inference rule: the conditioning
+carries pose-correlated attributes, the camera carries the view). Rendering is
+deterministic (bin centres, evenly spaced importance quantiles) and without noise inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from pipeline.camera.eg3d import camera_label, orbit_camera
+from pipeline.gan3d.data import from_signed
+from pipeline.io.sheet import grid, label
+
+GRID_YAWS = (-30.0, -15.0, 0.0, 15.0, 30.0)  # degrees
+
+
+def cameras(yaws: list[float] | tuple[float, ...], pitch: float = 0.0) -> torch.Tensor:
+    """EG3D cameras (K, 25) on the orbit at each yaw (degrees, positive to the subject's left), one pitch (degrees, up)."""
+    labels = [camera_label(orbit_camera(np.radians(yaw), np.radians(pitch))) for yaw in yaws]
+    return torch.from_numpy(np.stack(labels)).float()
+
+
+def seed_latents(seeds: list[int], z_dim: int) -> torch.Tensor:
+    return torch.from_numpy(np.stack([np.random.default_rng(s).standard_normal(z_dim) for s in seeds])).float()
+
+
+@torch.no_grad()
+def render_views(generator: torch.nn.Module, z: torch.Tensor, views: torch.Tensor, truncation: float = 1.0,
+                 batch: int = 8) -> np.ndarray:
+    """Every z (S, z_dim) from every camera (K, 25), conditioned on the frontal camera:
+    uint8 pictures (S, K, R, R, 3)."""
+    device = next(generator.parameters()).device
+    frontal = cameras([0.0]).to(device)
+    ws = generator.mapping(z.to(device), frontal.expand(len(z), -1), truncation)
+    pairs = [(i, k) for i in range(len(z)) for k in range(len(views))]
+    pictures = []
+    for start in range(0, len(pairs), batch):
+        chunk = pairs[start:start + batch]
+        w = ws[[i for i, _ in chunk]]
+        c = views.to(device)[[k for _, k in chunk]]
+        pictures.append(from_signed(generator.synthesis(w, c, deterministic=True, use_noise=False).image))
+    return np.concatenate(pictures).reshape(len(z), len(views), *pictures[0].shape[1:])
+
+
+def sample_grid(generator: torch.nn.Module, seeds: list[int], yaws=GRID_YAWS, pitch: float = 0.0,
+                truncation: float = 1.0, scale: int = 1) -> np.ndarray:
+    """A picture: one row per seed, one column per yaw, labelled; pixels repeated ``scale`` times."""
+    pictures = render_views(generator, seed_latents(seeds, generator.config.z_dim), cameras(yaws, pitch), truncation)
+    pictures = pictures.repeat(scale, axis=2).repeat(scale, axis=3)
+    return grid([[label(p, f"seed {s} yaw {y:+.0f}") for p, y in zip(row, yaws)] for s, row in zip(seeds, pictures)])
+
+
+def turntable(generator: torch.nn.Module, seed: int, frames: int, yaw_range: float = 35.0, pitch: float = 0.0,
+              pitch_range: float = 8.0, truncation: float = 1.0) -> np.ndarray:
+    """Frames (F, R, R, 3) of one head orbiting: yaw swings within +-``yaw_range`` degrees and
+    pitch nods within +-``pitch_range`` about ``pitch``, one full cycle; conditioning fixed."""
+    t = np.linspace(0.0, 2 * np.pi, frames, endpoint=False)
+    views = [camera_label(orbit_camera(np.radians(yaw_range * np.sin(a)), np.radians(pitch + pitch_range * np.cos(a))))
+             for a in t]
+    z = seed_latents([seed], generator.config.z_dim)
+    return render_views(generator, z, torch.from_numpy(np.stack(views)).float(), truncation)[0]
