@@ -1,7 +1,10 @@
 """Images per second of EG3D's generator (forward only, EMA-style inference) at each neural
-rendering resolution, on this machine, for a config's sizes.
+rendering resolution, on this machine, for a config's sizes; seconds per training step and per
+kimg of a profile's ``train_eg3d``; the modulated convolution's two forms against each other.
 
     .venv/bin/python benchmarks/eg3d.py [--device cuda] [--threads 2] [--size small|published] [--batch 2]
+    .venv/bin/python benchmarks/eg3d.py --step default   # the training step of params.yaml's profile
+    .venv/bin/python benchmarks/eg3d.py --modconv        # grouped per-sample weights against the unfused form
 
 ``published``: EG3D's sizes for FFHQ (planes of 256, w 512, 48 + 48 samples, output 512), with
 neural rendering at 64 and 128 (its two phases). ``small``: planes of 64, w 128, 24 + 24
@@ -33,14 +36,80 @@ SIZES = {
 }
 
 
+def grouped_modulated_conv2d(x, weight, styles, padding=1):
+    """The fused form: per-sample demodulated weights as one grouped convolution (the reference)."""
+    batch, channels = x.shape[:2]
+    w = weight[None] * styles[:, None, :, None, None]
+    w = w * (w.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8).rsqrt()
+    out = torch.nn.functional.conv2d(x.reshape(1, batch * channels, *x.shape[2:]), w.reshape(-1, channels, *w.shape[3:]),
+                                     padding=padding, groups=batch)
+    return out.reshape(batch, -1, *out.shape[2:])
+
+
+def modconv(repeats: int) -> None:
+    """Forward and backward of both forms at the default profile's layer shapes; the ratio."""
+    from pipeline.nn.stylegan import modulated_conv2d
+
+    for batch, inputs, outputs, side in ((4, 32, 32, 64), (4, 64, 48, 32), (4, 64, 64, 16), (8, 32, 32, 64)):
+        x = torch.randn(batch, inputs, side, side, requires_grad=True)
+        weight = torch.randn(outputs, inputs, 3, 3, requires_grad=True)
+        styles = torch.rand(batch, inputs, requires_grad=True)
+        times = [median_seconds(lambda f=f: f(x, weight, styles, padding=1).sum().backward(), repeats)
+                 for f in (grouped_modulated_conv2d, modulated_conv2d)]
+        print(f"modulated 3x3 conv, batch {batch}, {inputs}->{outputs} channels at {side}^2, forward+backward: grouped "
+              f"{times[0] * 1e3:.1f} ms, unfused {times[1] * 1e3:.1f} ms: {times[0] / times[1]:.2f}x")
+
+
+def training_step(profile: str, repeats: int) -> None:
+    """A profile's train_eg3d step on random images at its sizes: seconds per step and per kimg,
+    the R1 and density steps included at their rates (every step is timed, ``repeats`` x their lcm)."""
+    import math
+    import time
+    from pathlib import Path
+
+    from pipeline.config import load_params
+    from pipeline.gan3d.data import GanBatch
+    from pipeline.gan3d.eg3d import EG3DStep, eg3d_optimizers
+    from pipeline.training import EMA, Trainer, TrainSettings
+
+    cfg = load_params(Path(__file__).resolve().parents[1] / "params.yaml", profile=profile).section("train_eg3d")
+    torch.manual_seed(0)
+    generator, discriminator = cfg.model.build(), cfg.discriminator.build()
+    steps = repeats * math.lcm(cfg.recipe.r1_every, cfg.recipe.density_every)
+    trainer = Trainer({"generator": generator, "discriminator": discriminator},
+                      eg3d_optimizers(generator, discriminator, cfg.recipe),
+                      TrainSettings(steps, cfg.batch, steps, 0, "eg3d"), state={"ema": EMA(generator, 1.0)})
+    labels = torch.tensor(np.stack([camera_label(orbit_camera(yaw, 0.0)) for yaw in np.linspace(-0.4, 0.4, cfg.batch)]),
+                          dtype=torch.float32)
+    side = cfg.model.output_resolution
+    batch = GanBatch(torch.rand(cfg.batch, 3, side, side) * 2 - 1, labels, torch.randn(cfg.batch, cfg.model.z_dim),
+                     labels, labels.flip(0), torch.rand(cfg.batch))
+    step = EG3DStep(cfg.recipe, cfg.batch)
+    step(trainer, trainer.place(batch))  # warm-up
+    start = time.perf_counter()
+    for trainer.step in range(steps):
+        step(trainer, trainer.place(batch))
+    seconds = (time.perf_counter() - start) / steps
+    print(f"train_eg3d ({profile}): G {sum(p.numel() for p in generator.parameters()) / 1e6:.2f} M, "
+          f"D {sum(p.numel() for p in discriminator.parameters()) / 1e6:.2f} M parameters, batch {cfg.batch}: "
+          f"{seconds:.3f} s per step over {steps} steps, {seconds * 1000 / cfg.batch:.0f} s per kimg; "
+          f"{cfg.steps} steps ({cfg.steps * cfg.batch / 1000:g} kimg) take about {seconds * cfg.steps / 60:.1f} min")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(parser)
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--step", metavar="PROFILE", help="time the training step of this profile's train_eg3d instead")
+    parser.add_argument("--modconv", action="store_true", help="time the modulated convolution's two forms instead")
     args = parser.parse_args()
     device = configure_from(args.device, args.threads).device
+    if args.modconv:
+        return modconv(max(args.repeats, 5))
+    if args.step:
+        return training_step(args.step, args.repeats)
     config, resolutions = SIZES[args.size]
     torch.manual_seed(0)
     generator = config.build().to(device).eval()

@@ -427,13 +427,17 @@ def _one_thread(_: int) -> None:
 
 
 def history_summary(work: Path) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The loss curve (for dvc plots) and each loss averaged over the last tenth of the run
-    (on rank 0, which writes the history; other processes get an empty table)."""
+    """The loss curve (for dvc plots) and each loss averaged over the last tenth of the steps that
+    recorded it (a lazy regulariser's every k-th step; on rank 0, which writes the history; other
+    processes get an empty table)."""
     if not distributed.is_main():
         return pd.DataFrame({"step": []}), {}
     curve = pd.read_csv(work / HISTORY_FILE)
-    tail = curve.tail(max(1, len(curve) // 10)).mean()
-    return curve, {f"final_{name}": float(tail[name]) for name in curve.columns if name != "step"}
+    summary = {}
+    for name in curve.columns.drop("step"):
+        recorded = curve[name].dropna()
+        summary[f"final_{name}"] = float(recorded.tail(max(1, len(recorded) // 10)).mean())
+    return curve, summary
 
 
 @dataclass(frozen=True)

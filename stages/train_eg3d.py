@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from pipeline import distributed
 from pipeline.gan3d.data import FaceSet, GanSamples
 from pipeline.gan3d.eg3d import EG3DStep, eg3d_optimizers
 from pipeline.gan3d.sample import sample_grid, turntable
@@ -29,7 +30,6 @@ from pipeline.models import checkpoint
 from pipeline.schema.train_eg3d import TrainEG3DParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import EMA, history_summary, Trainer, TrainSettings, run_identity
-from pipeline import distributed
 
 INPUTS = ("dataset",)
 OUTPUTS = ("model",)
@@ -41,28 +41,29 @@ PREVIEW_SCALE = 2  # pixels repeated, for people looking at 64-pixel heads
 
 class Snapshots:
     """``after_step`` for the engine: every ``every`` steps and at the last, on the main process,
-    the EMA generator to ``work/snapshots`` and a sample grid to ``work/grids``; seconds per kimg
-    to MLflow."""
+    the EMA generator to ``work/snapshots`` and a sample grid to ``work/grids``; kimg and seconds
+    per kimg since the last snapshot (or the run's start) to MLflow."""
 
     def __init__(self, work: Path, cfg: TrainEG3DParams, identity, log_history):
         self.work, self.cfg, self.identity, self.log_history = work, cfg, identity, log_history
-        self.clock = (time.perf_counter(), None)
+        self.started, self.last = time.perf_counter(), None  # last: (seconds, kimg) of the last snapshot
 
     def __call__(self, trainer: Trainer) -> None:
         step, cfg = trainer.step, self.cfg
+        kimg = step * cfg.batch / 1000
+        if self.last is None:  # the run's first step, fresh or resumed
+            self.last = (self.started, (step - 1) * cfg.batch / 1000)
         if not distributed.is_main() or (step % cfg.snapshot_every and step != cfg.steps):
             return
         ema = trainer.state["ema"].module
-        kimg = step * cfg.batch / 1000
         name = f"step{step:07d}"
         checkpoint.save(self.work / "snapshots" / f"{name}.pt",
                         checkpoint.model_payload(ema, self.identity.params, self.identity.data_hashes, step=step, kimg=kimg))
         save_png(self.work / "grids" / f"{name}.png", sample_grid(ema, list(range(cfg.grid_seeds)),
                                                                    truncation=cfg.truncation, scale=PREVIEW_SCALE))
-        now, since = time.perf_counter(), self.clock[1]
-        if since is not None:  # the first interval of a resumed run has no start
-            self.log_history([(step, {"sec_per_kimg": (now - self.clock[0]) / max(kimg - since, 1e-9)})])
-        self.clock = (now, kimg)
+        now = time.perf_counter()
+        self.log_history([(step, {"kimg": kimg, "sec_per_kimg": (now - self.last[0]) / (kimg - self.last[1])})])
+        self.last = (now, kimg)
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:

@@ -93,6 +93,27 @@ def test_preview_is_logged(reproduced):
     assert "preview/synth_contact_sheet.png" in names
 
 
+def test_eg3d_leaves_snapshots_grids_and_a_turntable_and_samples_from_the_command_line(reproduced, tmp_path):
+    from pipeline.io.arrays import load_png
+
+    model = reproduced / "data/models/eg3d"
+    assert sorted(p.name for p in (model / "snapshots").iterdir()) == ["step0000002.pt", "step0000004.pt"]
+    assert sorted(p.name for p in (model / "grids").iterdir()) == ["step0000002.png", "step0000004.png"]
+    assert (model / "turntable.mp4").stat().st_size > 0
+    child = next(r for r in mlflow_runs(reproduced) if r.data.tags.get("lightstage.stage") == "train_eg3d")
+    names = [a.path for a in mlflow_client(reproduced).list_artifacts(child.info.run_id, "preview")]
+    assert "preview/train_eg3d_turntable.mp4" in names and "preview/train_eg3d_samples.png" in names
+    done = run(["lightstage", "sample", "--model", str(model), "--seeds", "0-2", "--yaw", "-20,20", "--scale", "1",
+                "-o", str(tmp_path / "grid.png"), "--turntable", str(tmp_path / "turn.mp4"), "--frames", "6"], cwd=reproduced)
+    assert "3 seeds x 2 yaws" in done.stdout
+    grid = load_png(tmp_path / "grid.png")
+    assert grid.shape[0] > 3 * 16 and grid.shape[1] > 2 * 16  # three rows, two columns of 16-pixel heads, labelled
+    assert (tmp_path / "turn.mp4").stat().st_size > 0
+    bad = run(["lightstage", "sample", "--model", str(tmp_path / "none"), "-o", str(tmp_path / "x.png")],
+              cwd=reproduced, check=False)
+    assert bad.returncode == 2 and "checkpoint not found" in bad.stderr and not (tmp_path / "x.png").exists()
+
+
 def test_second_repro_is_a_no_op(reproduced):
     before = len(mlflow_runs(reproduced))
     done = run(["dvc", "repro"], cwd=reproduced)

@@ -12,7 +12,8 @@ import torch
 
 from pipeline.models import checkpoint
 from pipeline import device
-from pipeline.training import HISTORY_FILE, STATE_FILE, CropPhase, CropPlan, Schedule, Trainer, TrainSettings
+from pipeline.training import (HISTORY_FILE, STATE_FILE, CropPhase, CropPlan, history_summary, Schedule, Trainer,
+                               TrainSettings)
 from tests.conftest import ROOT, tool_env
 from tests.tiny_gan import R1_EVERY, Ring, gan_step, new_trainer, weights
 
@@ -162,3 +163,10 @@ def test_cuda_trains_as_the_cpu_does(tmp_path):
         results[device] = {k: v.cpu() for k, v in weights(trainer).items()}
     errors = {k: float((results["cpu"][k] - results["cuda"][k]).abs().max()) for k in results["cpu"]}
     assert max(errors.values()) < 1e-3, errors
+
+
+def test_the_summary_averages_each_loss_over_the_last_tenth_of_the_steps_that_recorded_it(tmp_path):
+    rows = [{"step": s, "loss": float(s), **({"r1": float(s)} if s % 4 == 1 else {})} for s in range(1, 41)]
+    pd.DataFrame(rows).to_csv(tmp_path / HISTORY_FILE, index=False)
+    _, summary = history_summary(tmp_path)
+    assert summary == {"final_loss": (37 + 38 + 39 + 40) / 4, "final_r1": 37.0}  # r1 at 1, 5, ..., 37: the last of 10

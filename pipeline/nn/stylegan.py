@@ -80,15 +80,17 @@ class MappingNetwork(nn.Module):
 def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True,
                      padding: int = 0) -> torch.Tensor:
     """x (B, I, H, W), weight (O, I, k, k), styles (B, I) -> (B, O, H', W'): every sample its own
-    weight ``weight * styles``, demodulated so each output channel's weights have unit norm
-    (run as one grouped convolution)."""
-    batch, channels = x.shape[:2]
-    w = weight[None] * styles[:, None, :, None, None]  # (B, O, I, k, k)
+    weight ``weight * styles``, demodulated so each output channel's weights have unit norm.
+
+    Run as StyleGAN2's unfused form: the input scaled by the styles, one convolution shared by
+    the batch, the output scaled by the demodulation coefficients; equal to a grouped convolution
+    with per-sample weights up to rounding, and on a 2-core CPU 1.2 to 5.5 times faster (backward
+    included; the most at 64 px and beyond, ``benchmarks/eg3d.py``)."""
+    out = F.conv2d(x * styles[:, :, None, None], weight, padding=padding)
     if demodulate:
-        w = w * (w.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8).rsqrt()
-    out = F.conv2d(x.reshape(1, batch * channels, *x.shape[2:]), w.reshape(-1, channels, *w.shape[3:]), padding=padding,
-                   groups=batch)
-    return out.reshape(batch, -1, *out.shape[2:])
+        norms = (weight[None] * styles[:, None, :, None, None]).square().sum(dim=(2, 3, 4))  # (B, O)
+        out = out * (norms + 1e-8).rsqrt()[:, :, None, None]
+    return out
 
 
 class SynthesisLayer(nn.Module):
