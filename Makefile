@@ -16,9 +16,10 @@ export PREFECT_API_URL ?= http://127.0.0.1:4200/api
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt requirements-nodeps.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(VENV)/bin/python -m pip install --quiet --no-deps --require-hashes -r requirements-nodeps.txt
 	$(VENV)/bin/python -m pipeline.warm  # head-model cache, ray-casting and closed-form matting kernels
 	@touch $@
 
