@@ -114,6 +114,17 @@ def test_eg3d_leaves_snapshots_grids_and_a_turntable_and_samples_from_the_comman
     assert bad.returncode == 2 and "checkpoint not found" in bad.stderr and not (tmp_path / "x.png").exists()
 
 
+def test_evaluate_gan_tables_every_generator_against_real_baselines(reproduced):
+    metrics = json.loads((reproduced / "metrics" / "evaluate_gan.json").read_text())
+    assert metrics["images_per_set"] == 8 and metrics["resolution"] == 16
+    for row in ("real_split", "eg3d", "eg3d_init"):
+        assert {"fid", "kid", "kid_std", "swd_16", "swd_mean"} <= set(metrics[row])
+        assert all(isinstance(v, float) and v == v for v in metrics[row].values())
+    assert metrics["real_split"]["kid"] < metrics["eg3d_init"]["kid"]  # faces against an untrained network
+    curve = (reproduced / "plots" / "evaluate_gan.csv").read_text().splitlines()
+    assert curve[0] == "generator,kimg,fid,kid" and [line.split(",")[1] for line in curve[1:]] == ["0.004", "0.008"]
+
+
 def test_second_repro_is_a_no_op(reproduced):
     before = len(mlflow_runs(reproduced))
     done = run(["dvc", "repro"], cwd=reproduced)

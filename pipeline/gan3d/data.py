@@ -44,6 +44,15 @@ class FaceSet:
             self.images = np.stack([self.picture(k) for k in tqdm(range(len(self)), desc="read faces", unit="image",
                                                                    leave=False)])
 
+    @classmethod
+    def native(cls, root: Path, preload: bool = True) -> FaceSet:
+        """The dataset at the size of its first image (evaluation scores at the dataset's resolution)."""
+        names = read_dataset_json(Path(root) / DATASET_JSON)
+        first = Path(root) / next(iter(names))
+        if not first.is_file():
+            raise DataError(f"{Path(root) / DATASET_JSON}: labels[0]: {first} not found")
+        return cls(root, load_png(first).shape[0], preload)
+
     def __len__(self) -> int:
         return len(self.names)
 

@@ -64,3 +64,17 @@ def turntable(generator: torch.nn.Module, seed: int, frames: int, yaw_range: flo
              for a in t]
     z = seed_latents([seed], generator.config.z_dim)
     return render_views(generator, z, torch.from_numpy(np.stack(views)).float(), truncation)[0]
+
+
+@torch.no_grad()
+def render_conditioned(generator: torch.nn.Module, z: torch.Tensor, views: torch.Tensor, truncation: float = 1.0,
+                       batch: int = 16) -> np.ndarray:
+    """Each z (N, z_dim) rendered from its camera (N, 25), conditioned on that same camera (as
+    EG3D's metrics draw them): uint8 pictures (N, R, R, 3)."""
+    device = next(generator.parameters()).device
+    pictures = []
+    for start in range(0, len(z), batch):
+        c = views[start:start + batch].to(device)
+        ws = generator.mapping(z[start:start + batch].to(device), c, truncation)
+        pictures.append(from_signed(generator.synthesis(ws, c, deterministic=True, use_noise=False).image))
+    return np.concatenate(pictures)

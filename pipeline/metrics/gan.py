@@ -74,13 +74,23 @@ class Inception:
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """FID between two sets of features (N, D): |mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2))."""
-    import scipy.linalg
+    """FID between two sets of features (N, D): |mu_a - mu_b|^2 + tr(C_a) + tr(C_b) - 2 tr((C_a C_b)^(1/2)).
 
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    root = scipy.linalg.sqrtm(cov_a @ cov_b)
-    return float(np.square(mu_a - mu_b).sum() + np.trace(cov_a + cov_b - 2 * root.real))
+    With centred features A and B, C_a C_b has the nonzero eigenvalues of M M^T, M = A B^T / s
+    (s^2 = (N_a - 1)(N_b - 1)), so the last trace is the sum of M's singular values: an N_a x N_b
+    problem, exact, instead of a D x D matrix square root (D = 2048; 30 s on two cores). With
+    more features than dimensions the symmetric form sqrt(C_a) C_b sqrt(C_a) is used instead."""
+    centred_a, centred_b = a - a.mean(0), b - b.mean(0)
+    scale_a, scale_b = len(a) - 1, len(b) - 1
+    if len(a) * len(b) <= a.shape[1] ** 2:
+        root_trace = np.linalg.svd(centred_a @ centred_b.T, compute_uv=False).sum() / np.sqrt(scale_a * scale_b)
+    else:
+        values, vectors = np.linalg.eigh(centred_a.T @ centred_a / scale_a)
+        root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+        inner = root_a @ (centred_b.T @ centred_b / scale_b) @ root_a
+        root_trace = np.sqrt(np.clip(np.linalg.eigvalsh(inner), 0, None)).sum()
+    shift = np.square(a.mean(0) - b.mean(0)).sum()
+    return float(shift + np.square(centred_a).sum() / scale_a + np.square(centred_b).sum() / scale_b - 2 * root_trace)
 
 
 def kernel_distance(a: np.ndarray, b: np.ndarray, subsets: int = 100, subset_size: int = 1000,

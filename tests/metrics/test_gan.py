@@ -19,6 +19,19 @@ def test_fid_is_zero_for_one_set_and_the_squared_shift_for_a_shifted_one():
     assert scaled == pytest.approx(np.trace(np.cov(a, rowvar=False)), rel=1e-6)
 
 
+def test_fid_of_few_and_of_many_features_agrees_with_the_matrix_square_root():
+    import scipy.linalg
+
+    rng = np.random.default_rng(6)
+    for n_a, n_b in ((12, 9), (200, 150)):  # fewer features than dimensions (16), and more
+        a = rng.standard_normal((n_a, 16)) @ rng.standard_normal((16, 16))
+        b = rng.standard_normal((n_b, 16)) + 0.5
+        cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+        direct = (np.square(a.mean(0) - b.mean(0)).sum() + np.trace(cov_a + cov_b)
+                  - 2 * np.trace(scipy.linalg.sqrtm(cov_a @ cov_b).real))
+        assert frechet_distance(a, b) == pytest.approx(direct, rel=1e-6)
+
+
 def test_kid_is_unbiased_near_zero_for_one_distribution_and_grows_with_the_difference():
     rng = np.random.default_rng(1)
     a, b = rng.standard_normal((400, 16)), rng.standard_normal((400, 16))

@@ -1,0 +1,122 @@
+"""Stage ``evaluate_gan``: every trained 3D-aware generator against the real faces, one table.
+
+The real images (``evaluate_gan.images`` of the dataset, drawn at random) are split in two:
+the reference half, which everything is compared with, and the other half, the baseline
+of real against real: the floor a perfect generator would reach at this n. Each generator
+makes as many images as the reference half, each z rendered from a camera drawn from the
+dataset's and conditioned on it (EG3D's protocol), deterministic rendering, no truncation,
+and so does the same network at initialisation (the ceiling). Scores: FID and KID on
+Inception features, SWD per Laplacian level (``pipeline.metrics.gan``), all at the
+dataset's resolution. The FID/KID curve over training (kimg) scores the run's snapshots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from pipeline import DataError
+from pipeline.gan3d.data import FaceSet
+from pipeline.gan3d.sample import render_conditioned
+from pipeline.io.arrays import save_png
+from pipeline.io.resize import resize_picture
+from pipeline.io.sheet import grid, label
+from pipeline.metrics.gan import frechet_distance, Inception, kernel_distance, swd
+from pipeline.models import checkpoint
+from pipeline.models.eg3d import EG3DConfig
+from pipeline.schema.evaluate_gan import EvaluateGanParams
+from pipeline.seeds import rng_for
+from pipeline.stage import StageContext, StageResult, stage_main
+
+INPUTS = ("dataset", "eg3d")
+OUTPUTS = ("report",)
+GENERATORS = {"eg3d": (EG3DConfig, "generator.pt")}  # input name -> its config class and model file
+
+
+class Scorer:
+    """Scores sets of pictures against the reference reals (features computed once)."""
+
+    def __init__(self, inception: Inception, reference: np.ndarray, cfg: EvaluateGanParams, seed: int):
+        self.inception, self.reference, self.cfg, self.seed = inception, reference, cfg, seed
+        self.features = inception.features(reference, cfg.batch)
+
+    def __call__(self, pictures: np.ndarray, with_swd: bool = True) -> dict[str, float]:
+        features = self.inception.features(pictures, self.cfg.batch)
+        # subsets of half the images, so that their spread says how much KID moves with the draw
+        kid, kid_std = kernel_distance(self.features, features, self.cfg.kid_subsets, max(2, len(pictures) // 2),
+                                       rng_for(self.seed, "evaluate-gan-kid"))
+        scores = {"fid": frechet_distance(self.features, features), "kid": kid, "kid_std": kid_std}
+        if with_swd:
+            scores.update(swd(self.reference[:len(pictures)], pictures, self.cfg.swd_patches, self.seed))
+        return scores
+
+
+def generate(generator: torch.nn.Module, faces: FaceSet, count: int, seed: int, batch: int) -> np.ndarray:
+    """``count`` pictures at the dataset's cameras and resolution; the same z and cameras for any generator."""
+    rng = rng_for(seed, "evaluate-gan-fakes")
+    cameras = torch.from_numpy(faces.cameras[rng.integers(len(faces), size=count)])
+    z = torch.from_numpy(rng.standard_normal((count, generator.config.z_dim))).float()
+    pictures = render_conditioned(generator, z, cameras, batch=batch)
+    side = faces.resolution
+    return np.stack([resize_picture(p, side, side) for p in pictures]) if pictures.shape[1] != side else pictures
+
+
+def curve_snapshots(folder: Path, points: int) -> list[Path]:
+    """At most ``points`` snapshots of a run, evenly spaced, the last included."""
+    snapshots = sorted(folder.glob("step*.pt"))
+    if len(snapshots) <= points:
+        return snapshots
+    picks = np.unique(np.round(np.linspace(len(snapshots) - 1, 0, points)).astype(int))
+    return [snapshots[k] for k in sorted(picks)]
+
+
+def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
+    cfg, seed, device = ctx.params, ctx.base.seed, ctx.execution.device
+    faces = FaceSet.native(inputs["dataset"], preload=False)  # only the drawn images are read
+    if len(faces) < cfg.images:
+        raise DataError(f"{inputs['dataset']}: {len(faces)} images, fewer than evaluate_gan.images ({cfg.images})")
+    drawn = rng_for(seed, "evaluate-gan-reals").choice(len(faces), cfg.images, replace=False)
+    half = cfg.images // 2
+    reals = np.stack([faces.picture(k) for k in tqdm(drawn, desc="read reals", unit="image", leave=False)])
+    reference, other = reals[:half], reals[half:2 * half]
+    scorer = Scorer(Inception(device), reference, cfg, seed)
+    table = {"real_split": scorer(other)}
+    rows, curve = [[label(p, "real") for p in other[:cfg.grid_images]]], []
+    for name, (config_class, model_file) in GENERATORS.items():
+        generator, payload = checkpoint.load_model(inputs[name] / model_file, config_class, device)
+        fakes = generate(generator, faces, half, seed, cfg.batch)
+        table[name] = {**scorer(fakes), "kimg": float(payload.get("kimg", 0.0))}
+        torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
+        initial = generator.config.build()
+        initial_fakes = generate(initial.to(device).eval(), faces, half, seed, cfg.batch)
+        table[f"{name}_init"] = scorer(initial_fakes)
+        rows += [[label(p, name) for p in fakes[:cfg.grid_images]],
+                 [label(p, f"{name} at init") for p in initial_fakes[:cfg.grid_images]]]
+        for path in tqdm(curve_snapshots(inputs[name] / "snapshots", cfg.curve_points), desc=f"{name} curve",
+                         unit="snapshot"):
+            snapshot, info = checkpoint.load_model(path, config_class, device)
+            scores = scorer(generate(snapshot, faces, min(cfg.curve_images, half), seed, cfg.batch), with_swd=False)
+            curve.append({"generator": name, "kimg": float(info["kimg"]), **scores})
+    report = outputs["report"]
+    report.mkdir(parents=True, exist_ok=True)
+    picture = grid(rows)
+    save_png(report / "samples.png", picture)
+    pd.DataFrame(curve).to_csv(report / "curve.csv", index=False, float_format="%.6g")
+    metrics = {"images_per_set": half, "curve_images": min(cfg.curve_images, half), "resolution": faces.resolution,
+               **table}
+    plot = pd.DataFrame(curve)[["generator", "kimg", "fid", "kid"]] if curve else pd.DataFrame(
+        columns=["generator", "kimg", "fid", "kid"])
+    return StageResult(metrics=metrics, previews={"samples": picture}, plot=plot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return stage_main("evaluate_gan", run, schema=EvaluateGanParams, inputs=INPUTS, outputs=OUTPUTS, argv=argv,
+                      plots=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
