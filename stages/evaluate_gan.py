@@ -8,6 +8,12 @@ dataset's and conditioned on it (EG3D's protocol), deterministic rendering, no t
 and so does the same network at initialisation (the ceiling). Scores: FID and KID on
 Inception features, SWD per Laplacian level (``pipeline.metrics.gan``), all at the
 dataset's resolution. The FID/KID curve over training (kimg) scores the run's snapshots.
+
+Multi-view consistency (``pipeline.metrics.multiview``): heads seen from yaw -a and +a, the
+conditioning fixed at the frontal camera; the left view reprojected into the right with the
+rendered depth, the mean absolute error (in [0, 1] pixel units) over co-visible pixels, for
+the super-resolved image and the raw rendering, beside the same error between different
+heads (what "unrelated" measures) and the co-visible share.
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from tqdm import tqdm
 
 from pipeline import DataError
 from pipeline.gan3d.data import FaceSet
-from pipeline.gan3d.sample import render_conditioned
+from pipeline.gan3d.sample import render_conditioned, view_pair
 from pipeline.io.arrays import save_png
 from pipeline.io.resize import resize_picture
 from pipeline.io.sheet import grid, label
 from pipeline.metrics.gan import frechet_distance, Inception, kernel_distance, swd
+from pipeline.metrics.multiview import consistency_error
 from pipeline.models import checkpoint
 from pipeline.models.eg3d import EG3DConfig
 from pipeline.schema.evaluate_gan import EvaluateGanParams
@@ -65,6 +72,22 @@ def generate(generator: torch.nn.Module, faces: FaceSet, count: int, seed: int, 
     return np.stack([resize_picture(p, side, side) for p in pictures]) if pictures.shape[1] != side else pictures
 
 
+def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int) -> dict[str, float]:
+    z = torch.from_numpy(rng_for(seed, "evaluate-gan-multiview").standard_normal((cfg.multiview_heads,
+                                                                                  generator.config.z_dim))).float()
+    left, right, camera_left, camera_right = view_pair(generator, z, cfg.multiview_yaw, cfg.batch)
+    unit = lambda x: (x.clamp(-1, 1) + 1) / 2  # noqa: E731
+    cams = (camera_left.expand(len(z), -1), camera_right.expand(len(z), -1))
+    image, covisible = consistency_error(unit(left.image), left.depth, cams[0], unit(right.image), right.depth, cams[1],
+                                         cfg.multiview_tolerance)
+    raw, _ = consistency_error(unit(left.raw), left.depth, cams[0], unit(right.raw), right.depth, cams[1],
+                               cfg.multiview_tolerance)
+    other, _ = consistency_error(unit(left.image.roll(1, 0)), left.depth.roll(1, 0), cams[0], unit(right.image),
+                                 right.depth, cams[1], cfg.multiview_tolerance)
+    return {"multiview_error": image, "multiview_raw_error": raw, "multiview_other_head_error": other,
+            "multiview_covisible": covisible}
+
+
 def curve_snapshots(folder: Path, points: int) -> list[Path]:
     """At most ``points`` snapshots of a run, evenly spaced, the last included."""
     snapshots = sorted(folder.glob("step*.pt"))
@@ -89,11 +112,11 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     for name, (config_class, model_file) in GENERATORS.items():
         generator, payload = checkpoint.load_model(inputs[name] / model_file, config_class, device)
         fakes = generate(generator, faces, half, seed, cfg.batch)
-        table[name] = {**scorer(fakes), "kimg": float(payload.get("kimg", 0.0))}
+        table[name] = {**scorer(fakes), **multiview(generator, cfg, seed), "kimg": float(payload.get("kimg", 0.0))}
         torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
         initial = generator.config.build()
         initial_fakes = generate(initial.to(device).eval(), faces, half, seed, cfg.batch)
-        table[f"{name}_init"] = scorer(initial_fakes)
+        table[f"{name}_init"] = {**scorer(initial_fakes), **multiview(initial.to(device).eval(), cfg, seed)}
         rows += [[label(p, name) for p in fakes[:cfg.grid_images]],
                  [label(p, f"{name} at init") for p in initial_fakes[:cfg.grid_images]]]
         for path in tqdm(curve_snapshots(inputs[name] / "snapshots", cfg.curve_points), desc=f"{name} curve",

@@ -119,6 +119,8 @@ def test_evaluate_gan_tables_every_generator_against_real_baselines(reproduced):
     assert metrics["images_per_set"] == 8 and metrics["resolution"] == 16
     for row in ("real_split", "eg3d", "eg3d_init"):
         assert {"fid", "kid", "kid_std", "swd_16", "swd_mean"} <= set(metrics[row])
+        if row != "real_split":
+            assert 0 < metrics[row]["multiview_covisible"] <= 1 and metrics[row]["multiview_error"] >= 0
         assert all(isinstance(v, float) and v == v for v in metrics[row].values())
     assert metrics["real_split"]["kid"] < metrics["eg3d_init"]["kid"]  # faces against an untrained network
     curve = (reproduced / "plots" / "evaluate_gan.csv").read_text().splitlines()

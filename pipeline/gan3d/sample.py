@@ -78,3 +78,20 @@ def render_conditioned(generator: torch.nn.Module, z: torch.Tensor, views: torch
         ws = generator.mapping(z[start:start + batch].to(device), c, truncation)
         pictures.append(from_signed(generator.synthesis(ws, c, deterministic=True, use_noise=False).image))
     return np.concatenate(pictures)
+
+
+@torch.no_grad()
+def view_pair(generator: torch.nn.Module, z: torch.Tensor, yaw: float, batch: int = 16) -> tuple:
+    """Each z (N, z_dim) seen from yaw -``yaw`` and +``yaw`` degrees, conditioned on the frontal
+    camera: two ``Generated`` (image, raw, depth, features) and the two cameras (1, 25)."""
+    device = next(generator.parameters()).device
+    frontal, left, right = (cameras([angle]).to(device) for angle in (0.0, -yaw, yaw))
+    views = {id(left): [], id(right): []}
+    for start in range(0, len(z), batch):
+        chunk = z[start:start + batch].to(device)
+        ws = generator.mapping(chunk, frontal.expand(len(chunk), -1))
+        for camera in (left, right):
+            views[id(camera)].append(generator.synthesis(ws, camera.expand(len(chunk), -1), deterministic=True,
+                                                         use_noise=False))
+    joined = [type(parts[0])(*(torch.cat(field) for field in zip(*parts))) for parts in views.values()]
+    return joined[0], joined[1], left, right

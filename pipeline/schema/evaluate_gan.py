@@ -16,6 +16,10 @@ class EvaluateGanParams(Section):
     kid_subsets: int = Field(ge=1, description="random subsets (each half the images) KID averages over; kid_std "
                              "is their spread")
     swd_patches: int = Field(ge=1, description="7 x 7 patches per image and pyramid level for SWD")
+    multiview_heads: int = Field(ge=1, description="heads rendered from two yaws for the multi-view consistency")
+    multiview_yaw: float = Field(gt=0, le=60, description="degrees: the two views at -yaw and +yaw")
+    multiview_tolerance: float = Field(gt=0, description="world units: a reprojected point is co-visible when the "
+                                       "other view's depth agrees within this")
     batch: int = Field(ge=1, description="images per forward pass (generators and Inception)")
     grid_images: int = Field(ge=1, le=64, description="images per row of the preview: real, each generator, its initialisation")
 
