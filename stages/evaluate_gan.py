@@ -14,10 +14,16 @@ conditioning fixed at the frontal camera; the left view reprojected into the rig
 rendered depth, the mean absolute error (in [0, 1] pixel units) over co-visible pixels, for
 the super-resolved image and the raw rendering, beside the same error between different
 heads (what "unrelated" measures) and the co-visible share.
+
+Pose accuracy and identity (``pipeline.metrics.faces``, dlib; pictures upsampled to 256 px
+for its detector): the ``poses`` stage's estimator on generated images at their known
+cameras, against the same estimator on real images and their labels (its own floor); dlib's
+embeddings of the two views of each head, against a real image and its mirrored copy.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +32,12 @@ import torch
 from tqdm import tqdm
 
 from pipeline import DataError
-from pipeline.gan3d.data import FaceSet
+from pipeline.gan3d.data import FaceSet, from_signed
 from pipeline.gan3d.sample import render_conditioned, view_pair
 from pipeline.io.arrays import save_png
 from pipeline.io.resize import resize_picture
 from pipeline.io.sheet import grid, label
+from pipeline.metrics.faces import identity_scores, pose_errors
 from pipeline.metrics.gan import frechet_distance, Inception, kernel_distance, swd
 from pipeline.metrics.multiview import consistency_error
 from pipeline.models import checkpoint
@@ -41,6 +48,7 @@ from pipeline.stage import StageContext, StageResult, stage_main
 
 INPUTS = ("dataset", "eg3d")
 OUTPUTS = ("report",)
+TEMPLATE = "template.json"  # the poses stage's landmark template, in the dataset folder
 GENERATORS = {"eg3d": (EG3DConfig, "generator.pt")}  # input name -> its config class and model file
 
 
@@ -62,17 +70,21 @@ class Scorer:
         return scores
 
 
-def generate(generator: torch.nn.Module, faces: FaceSet, count: int, seed: int, batch: int) -> np.ndarray:
-    """``count`` pictures at the dataset's cameras and resolution; the same z and cameras for any generator."""
+def generate(generator: torch.nn.Module, faces: FaceSet, count: int, seed: int, batch: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` pictures at the dataset's cameras and resolution, and those cameras (count, 25);
+    the same z and cameras for any generator."""
     rng = rng_for(seed, "evaluate-gan-fakes")
     cameras = torch.from_numpy(faces.cameras[rng.integers(len(faces), size=count)])
     z = torch.from_numpy(rng.standard_normal((count, generator.config.z_dim))).float()
     pictures = render_conditioned(generator, z, cameras, batch=batch)
     side = faces.resolution
-    return np.stack([resize_picture(p, side, side) for p in pictures]) if pictures.shape[1] != side else pictures
+    if pictures.shape[1] != side:
+        pictures = np.stack([resize_picture(p, side, side) for p in pictures])
+    return pictures, cameras.numpy()
 
 
-def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int) -> dict[str, float]:
+def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int, resolution: int) -> dict[str, float]:
     z = torch.from_numpy(rng_for(seed, "evaluate-gan-multiview").standard_normal((cfg.multiview_heads,
                                                                                   generator.config.z_dim))).float()
     left, right, camera_left, camera_right = view_pair(generator, z, cfg.multiview_yaw, cfg.batch)
@@ -84,8 +96,11 @@ def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int) -> 
                                cfg.multiview_tolerance)
     other, _ = consistency_error(unit(left.image.roll(1, 0)), left.depth.roll(1, 0), cams[0], unit(right.image),
                                  right.depth, cams[1], cfg.multiview_tolerance)
+    views = [from_signed(view.image) for view in (left, right)]
+    if views[0].shape[1] != resolution:
+        views = [np.stack([resize_picture(p, resolution, resolution) for p in pictures]) for pictures in views]
     return {"multiview_error": image, "multiview_raw_error": raw, "multiview_other_head_error": other,
-            "multiview_covisible": covisible}
+            "multiview_covisible": covisible, **identity_scores(list(views[0]), list(views[1]))}
 
 
 def curve_snapshots(folder: Path, points: int) -> list[Path]:
@@ -106,23 +121,33 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     half = cfg.images // 2
     reals = np.stack([faces.picture(k) for k in tqdm(drawn, desc="read reals", unit="image", leave=False)])
     reference, other = reals[:half], reals[half:2 * half]
+    template_file = inputs["dataset"] / TEMPLATE
+    if not template_file.is_file():
+        raise DataError(f"{template_file}: not found; the poses stage writes the landmark template pose accuracy needs")
+    template = np.asarray(json.loads(template_file.read_text())["landmarks_3d"])
     scorer = Scorer(Inception(device), reference, cfg, seed)
-    table = {"real_split": scorer(other)}
+    real_cameras = faces.cameras[drawn[:cfg.pose_images]]
+    table = {"real_split": {**scorer(other), **pose_errors(reference[:cfg.pose_images], real_cameras, template),
+                            **identity_scores(list(other[:cfg.multiview_heads]),
+                                              [p[:, ::-1] for p in other[:cfg.multiview_heads]])}}
     rows, curve = [[label(p, "real") for p in other[:cfg.grid_images]]], []
     for name, (config_class, model_file) in GENERATORS.items():
         generator, payload = checkpoint.load_model(inputs[name] / model_file, config_class, device)
-        fakes = generate(generator, faces, half, seed, cfg.batch)
-        table[name] = {**scorer(fakes), **multiview(generator, cfg, seed), "kimg": float(payload.get("kimg", 0.0))}
+        fakes, cameras = generate(generator, faces, half, seed, cfg.batch)
+        table[name] = {**scorer(fakes), **multiview(generator, cfg, seed, faces.resolution),
+                       **pose_errors(fakes[:cfg.pose_images], cameras[:cfg.pose_images], template),
+                       "kimg": float(payload.get("kimg", 0.0))}
         torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
         initial = generator.config.build()
-        initial_fakes = generate(initial.to(device).eval(), faces, half, seed, cfg.batch)
-        table[f"{name}_init"] = {**scorer(initial_fakes), **multiview(initial.to(device).eval(), cfg, seed)}
+        initial_fakes, _ = generate(initial.to(device).eval(), faces, half, seed, cfg.batch)
+        table[f"{name}_init"] = {**scorer(initial_fakes), **multiview(initial.to(device).eval(), cfg, seed, faces.resolution),
+                                 **pose_errors(initial_fakes[:cfg.pose_images], cameras[:cfg.pose_images], template)}
         rows += [[label(p, name) for p in fakes[:cfg.grid_images]],
                  [label(p, f"{name} at init") for p in initial_fakes[:cfg.grid_images]]]
         for path in tqdm(curve_snapshots(inputs[name] / "snapshots", cfg.curve_points), desc=f"{name} curve",
                          unit="snapshot"):
             snapshot, info = checkpoint.load_model(path, config_class, device)
-            scores = scorer(generate(snapshot, faces, min(cfg.curve_images, half), seed, cfg.batch), with_swd=False)
+            scores = scorer(generate(snapshot, faces, min(cfg.curve_images, half), seed, cfg.batch)[0], with_swd=False)
             curve.append({"generator": name, "kimg": float(info["kimg"]), **scores})
     report = outputs["report"]
     report.mkdir(parents=True, exist_ok=True)

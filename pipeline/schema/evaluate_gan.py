@@ -20,6 +20,8 @@ class EvaluateGanParams(Section):
     multiview_yaw: float = Field(gt=0, le=60, description="degrees: the two views at -yaw and +yaw")
     multiview_tolerance: float = Field(gt=0, description="world units: a reprojected point is co-visible when the "
                                        "other view's depth agrees within this")
+    pose_images: int = Field(ge=1, description="generated (and real) images whose pose dlib and the poses fit "
+                             "estimate, against their cameras")
     batch: int = Field(ge=1, description="images per forward pass (generators and Inception)")
     grid_images: int = Field(ge=1, le=64, description="images per row of the preview: real, each generator, its initialisation")
 
