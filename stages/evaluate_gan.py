@@ -49,7 +49,7 @@ from pipeline.stage import StageContext, StageResult, stage_main
 INPUTS = ("dataset", "eg3d")
 OUTPUTS = ("report",)
 TEMPLATE = "template.json"  # the poses stage's landmark template, in the dataset folder
-GENERATORS = {"eg3d": (EG3DConfig, "generator.pt")}  # input name -> its config class and model file
+GENERATORS = {"eg3d": (EG3DConfig, "generator.pt")}  # input name -> its config class and model file (snapshots beside)
 
 
 class Scorer:
@@ -57,10 +57,10 @@ class Scorer:
 
     def __init__(self, inception: Inception, reference: np.ndarray, cfg: EvaluateGanParams, seed: int):
         self.inception, self.reference, self.cfg, self.seed = inception, reference, cfg, seed
-        self.features = inception.features(reference, cfg.batch)
+        self.features = inception.features(reference, cfg.batch, "inception: reference reals")
 
-    def __call__(self, pictures: np.ndarray, with_swd: bool = True) -> dict[str, float]:
-        features = self.inception.features(pictures, self.cfg.batch)
+    def __call__(self, pictures: np.ndarray, name: str, with_swd: bool = True) -> dict[str, float]:
+        features = self.inception.features(pictures, self.cfg.batch, f"inception: {name}")
         # subsets of half the images, so that their spread says how much KID moves with the draw
         kid, kid_std = kernel_distance(self.features, features, self.cfg.kid_subsets, max(2, len(pictures) // 2),
                                        rng_for(self.seed, "evaluate-gan-kid"))
@@ -103,6 +103,12 @@ def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int, res
             "multiview_covisible": covisible, **identity_scores(list(views[0]), list(views[1]))}
 
 
+def enlarged(picture: np.ndarray, side: int = 128) -> np.ndarray:
+    """A small picture with its pixels repeated up to about ``side`` (for people, and the labels)."""
+    times = max(1, side // picture.shape[0])
+    return picture.repeat(times, axis=0).repeat(times, axis=1)
+
+
 def curve_snapshots(folder: Path, points: int) -> list[Path]:
     """At most ``points`` snapshots of a run, evenly spaced, the last included."""
     snapshots = sorted(folder.glob("step*.pt"))
@@ -110,6 +116,32 @@ def curve_snapshots(folder: Path, points: int) -> list[Path]:
         return snapshots
     picks = np.unique(np.round(np.linspace(len(snapshots) - 1, 0, points)).astype(int))
     return [snapshots[k] for k in sorted(picks)]
+
+
+def evaluate_generator(name: str, config_class: type, path: Path, faces: FaceSet, scorer: Scorer, template: np.ndarray,
+                       cfg: EvaluateGanParams, seed: int, device: str) -> tuple[dict, list, list]:
+    """One generator's rows of the table (``name`` and ``name_init``), its preview rows and its curve points."""
+    generator, payload = checkpoint.load_model(path, config_class, device)
+    half = cfg.images // 2
+    fakes, cameras = generate(generator, faces, half, seed, cfg.batch)
+    torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
+    initial = generator.config.build().to(device).eval()
+    initial_fakes, _ = generate(initial, faces, half, seed, cfg.batch)
+    table = {}
+    for key, net, pictures in ((name, generator, fakes), (f"{name}_init", initial, initial_fakes)):
+        table[key] = {**scorer(pictures, key), **multiview(net, cfg, seed, faces.resolution),
+                      **pose_errors(pictures[:cfg.pose_images], cameras[:cfg.pose_images], template)}
+    table[name]["kimg"] = float(payload.get("kimg", 0.0))
+    rows = [[label(enlarged(p), name) for p in fakes[:cfg.grid_images]],
+            [label(enlarged(p), f"{name} at init") for p in initial_fakes[:cfg.grid_images]]]
+    curve = []
+    for snapshot_path in tqdm(curve_snapshots(path.parent / "snapshots", cfg.curve_points), desc=f"{name} curve",
+                              unit="snapshot"):
+        snapshot, info = checkpoint.load_model(snapshot_path, config_class, device)
+        pictures = generate(snapshot, faces, min(cfg.curve_images, half), seed, cfg.batch)[0]
+        curve.append({"generator": name, "kimg": float(info["kimg"]),
+                      **scorer(pictures, snapshot_path.stem, with_swd=False)})
+    return table, rows, curve
 
 
 def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) -> StageResult:
@@ -127,28 +159,17 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     template = np.asarray(json.loads(template_file.read_text())["landmarks_3d"])
     scorer = Scorer(Inception(device), reference, cfg, seed)
     real_cameras = faces.cameras[drawn[:cfg.pose_images]]
-    table = {"real_split": {**scorer(other), **pose_errors(reference[:cfg.pose_images], real_cameras, template),
+    table = {"real_split": {**scorer(other, "other reals"),
+                            **pose_errors(reference[:cfg.pose_images], real_cameras, template),
                             **identity_scores(list(other[:cfg.multiview_heads]),
                                               [p[:, ::-1] for p in other[:cfg.multiview_heads]])}}
-    rows, curve = [[label(p, "real") for p in other[:cfg.grid_images]]], []
+    rows, curve = [[label(enlarged(p), "real") for p in other[:cfg.grid_images]]], []
     for name, (config_class, model_file) in GENERATORS.items():
-        generator, payload = checkpoint.load_model(inputs[name] / model_file, config_class, device)
-        fakes, cameras = generate(generator, faces, half, seed, cfg.batch)
-        table[name] = {**scorer(fakes), **multiview(generator, cfg, seed, faces.resolution),
-                       **pose_errors(fakes[:cfg.pose_images], cameras[:cfg.pose_images], template),
-                       "kimg": float(payload.get("kimg", 0.0))}
-        torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
-        initial = generator.config.build()
-        initial_fakes, _ = generate(initial.to(device).eval(), faces, half, seed, cfg.batch)
-        table[f"{name}_init"] = {**scorer(initial_fakes), **multiview(initial.to(device).eval(), cfg, seed, faces.resolution),
-                                 **pose_errors(initial_fakes[:cfg.pose_images], cameras[:cfg.pose_images], template)}
-        rows += [[label(p, name) for p in fakes[:cfg.grid_images]],
-                 [label(p, f"{name} at init") for p in initial_fakes[:cfg.grid_images]]]
-        for path in tqdm(curve_snapshots(inputs[name] / "snapshots", cfg.curve_points), desc=f"{name} curve",
-                         unit="snapshot"):
-            snapshot, info = checkpoint.load_model(path, config_class, device)
-            scores = scorer(generate(snapshot, faces, min(cfg.curve_images, half), seed, cfg.batch)[0], with_swd=False)
-            curve.append({"generator": name, "kimg": float(info["kimg"]), **scores})
+        scores, pictures, points = evaluate_generator(name, config_class, inputs[name] / model_file, faces, scorer,
+                                                      template, cfg, seed, device)
+        table.update(scores)
+        rows += pictures
+        curve += points
     report = outputs["report"]
     report.mkdir(parents=True, exist_ok=True)
     picture = grid(rows)

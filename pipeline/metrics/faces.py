@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
+from tqdm import tqdm
 
 from pipeline.io.resize import resize_picture
 from pipeline.poses.detect import dlib_landmarks, INSTALL_HINT, model_file
@@ -46,7 +47,7 @@ def pose_errors(pictures: np.ndarray, cameras: np.ndarray, template: np.ndarray,
     """Median absolute yaw and pitch errors (degrees) of the fitted cameras against ``cameras``
     (N, 25), over the pictures where a face was found and fitted, and that share."""
     errors = []
-    for picture, camera in zip(pictures, cameras):
+    for picture, camera in tqdm(list(zip(pictures, cameras)), desc="pose (dlib)", unit="image", leave=False):
         angles = fitted_angles(picture, template, max_error_px, min_points)
         if angles is not None:
             errors.append(np.abs(angles - head_angles(camera)[:2]))
@@ -63,8 +64,9 @@ def _recognition():
         import dlib
     except ImportError as err:
         raise LightstageError(f"face embeddings need dlib (the dlib-bin package); {INSTALL_HINT}") from err
-    return (dlib.get_frontal_face_detector(), dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat"))),
-            dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat"))))
+    predictor = dlib.shape_predictor(str(model_file("shape_predictor_68_face_landmarks.dat")))
+    recognition = dlib.face_recognition_model_v1(str(model_file("dlib_face_recognition_resnet_model_v1.dat")))
+    return dlib.get_frontal_face_detector(), predictor, recognition
 
 
 def embedding(picture: np.ndarray) -> np.ndarray | None:
@@ -83,7 +85,8 @@ def identity_scores(left: np.ndarray, right: np.ndarray) -> dict[str, float]:
     embedding distance between the views of one head, between views of different heads (the next
     index), the share of heads dlib reads as one person (distance < 0.6), and the share of
     pictures with a face."""
-    a, b = [embedding(p) for p in left], [embedding(p) for p in right]
+    a, b = ([embedding(p) for p in tqdm(pictures, desc=f"identity (dlib), {side}", unit="image", leave=False)]
+            for pictures, side in ((left, "left"), (right, "right")))
     found = (sum(e is not None for e in a) + sum(e is not None for e in b)) / max(2 * len(a), 1)
     same = [np.linalg.norm(x - y) for x, y in zip(a, b) if x is not None and y is not None]
     other = [np.linalg.norm(x - y) for x, y in zip(a, b[1:] + b[:1]) if x is not None and y is not None]

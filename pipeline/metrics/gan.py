@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
+from tqdm import tqdm
 
 from pipeline import DataError
 
@@ -59,13 +60,13 @@ class Inception:
             self.net = torch.jit.load(str(path), map_location=self.device).eval()
 
     @torch.no_grad()
-    def features(self, pictures: np.ndarray, batch: int = 32) -> np.ndarray:
-        """uint8 pictures (N, H, W, 3) -> features (N, 2048), float64."""
+    def features(self, pictures: np.ndarray, batch: int = 32, desc: str = "inception") -> np.ndarray:
+        """uint8 pictures (N, H, W, 3) -> features (N, 2048), float64 (a progress bar named ``desc``)."""
         pictures = np.asarray(pictures)
         if pictures.ndim != 4 or pictures.shape[-1] != 3 or pictures.dtype != np.uint8:
             raise ValueError(f"pictures must be uint8 (N, H, W, 3), got {pictures.dtype} {pictures.shape}")
         out = []
-        for start in range(0, len(pictures), batch):
+        for start in tqdm(range(0, len(pictures), batch), desc=desc, unit="batch", leave=False):
             x = torch.from_numpy(pictures[start:start + batch]).to(self.device).permute(0, 3, 1, 2).float()
             x = F.interpolate(x, size=(INCEPTION_SIDE, INCEPTION_SIDE), mode="bilinear", align_corners=False,
                               antialias=x.shape[-1] > INCEPTION_SIDE)
