@@ -36,33 +36,47 @@ SIZES = {
 }
 
 
-def grouped_modulated_conv2d(x, weight, styles, padding=1):
-    """The fused form: per-sample demodulated weights as one grouped convolution (the reference)."""
+def grouped_modulated_conv2d(x, weight, styles, demodulate=True, padding=0):
+    """The fused form: per-sample (demodulated) weights as one grouped convolution."""
     batch, channels = x.shape[:2]
     w = weight[None] * styles[:, None, :, None, None]
-    w = w * (w.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8).rsqrt()
+    if demodulate:
+        w = w * (w.square().sum(dim=(2, 3, 4), keepdim=True) + 1e-8).rsqrt()
     out = torch.nn.functional.conv2d(x.reshape(1, batch * channels, *x.shape[2:]), w.reshape(-1, channels, *w.shape[3:]),
                                      padding=padding, groups=batch)
     return out.reshape(batch, -1, *out.shape[2:])
 
 
 def modconv(repeats: int) -> None:
-    """Forward and backward of both forms at the default profile's layer shapes; the ratio."""
-    from pipeline.nn.stylegan import modulated_conv2d
+    """Forward and backward of both forms at the default profile's layer shapes, then the default
+    profile's whole training step with each (the form swapped in ``pipeline.nn.stylegan``), twice
+    in turn: the ratios."""
+    from pipeline.nn import stylegan
 
+    unfused = stylegan.modulated_conv2d
     for batch, inputs, outputs, side in ((4, 32, 32, 64), (4, 64, 48, 32), (4, 64, 64, 16), (8, 32, 32, 64)):
         x = torch.randn(batch, inputs, side, side, requires_grad=True)
         weight = torch.randn(outputs, inputs, 3, 3, requires_grad=True)
         styles = torch.rand(batch, inputs, requires_grad=True)
         times = [median_seconds(lambda f=f: f(x, weight, styles, padding=1).sum().backward(), repeats)
-                 for f in (grouped_modulated_conv2d, modulated_conv2d)]
+                 for f in (grouped_modulated_conv2d, unfused)]
         print(f"modulated 3x3 conv, batch {batch}, {inputs}->{outputs} channels at {side}^2, forward+backward: grouped "
-              f"{times[0] * 1e3:.1f} ms, unfused {times[1] * 1e3:.1f} ms: {times[0] / times[1]:.2f}x")
+              f"{times[0] * 1e3:.1f} ms, unfused {times[1] * 1e3:.1f} ms: unfused {times[0] / times[1]:.2f}x as fast")
+    steps = {"grouped": [], "unfused": []}
+    for _ in range(2):
+        for name, form in (("grouped", grouped_modulated_conv2d), ("unfused", unfused)):
+            stylegan.modulated_conv2d = form
+            steps[name].append(training_step("default", 1, quiet=True))
+    stylegan.modulated_conv2d = unfused
+    grouped_s, unfused_s = min(steps["grouped"]), min(steps["unfused"])
+    print(f"default training step: grouped {grouped_s:.3f} s, unfused {unfused_s:.3f} s (best of 2 each): "
+          f"unfused {grouped_s / unfused_s:.2f}x as fast")
 
 
-def training_step(profile: str, repeats: int) -> None:
+def training_step(profile: str, repeats: int, quiet: bool = False) -> float:
     """A profile's train_eg3d step on random images at its sizes: seconds per step and per kimg,
-    the R1 and density steps included at their rates (every step is timed, ``repeats`` x their lcm)."""
+    the R1 and density steps included at their rates (every step is timed, ``repeats`` x their lcm).
+    Returns the seconds per step."""
     import math
     import time
     from pathlib import Path
@@ -90,10 +104,13 @@ def training_step(profile: str, repeats: int) -> None:
     for trainer.step in range(steps):
         step(trainer, trainer.place(batch))
     seconds = (time.perf_counter() - start) / steps
+    if quiet:
+        return seconds
     print(f"train_eg3d ({profile}): G {sum(p.numel() for p in generator.parameters()) / 1e6:.2f} M, "
           f"D {sum(p.numel() for p in discriminator.parameters()) / 1e6:.2f} M parameters, batch {cfg.batch}: "
           f"{seconds:.3f} s per step over {steps} steps, {seconds * 1000 / cfg.batch:.0f} s per kimg; "
           f"{cfg.steps} steps ({cfg.steps * cfg.batch / 1000:g} kimg) take about {seconds * cfg.steps / 60:.1f} min")
+    return seconds
 
 
 def main() -> None:
@@ -109,7 +126,8 @@ def main() -> None:
     if args.modconv:
         return modconv(max(args.repeats, 5))
     if args.step:
-        return training_step(args.step, args.repeats)
+        training_step(args.step, args.repeats)
+        return
     config, resolutions = SIZES[args.size]
     torch.manual_seed(0)
     generator = config.build().to(device).eval()

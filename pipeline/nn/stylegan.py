@@ -82,10 +82,11 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
     """x (B, I, H, W), weight (O, I, k, k), styles (B, I) -> (B, O, H', W'): every sample its own
     weight ``weight * styles``, demodulated so each output channel's weights have unit norm.
 
-    Run as StyleGAN2's unfused form: the input scaled by the styles, one convolution shared by
-    the batch, the output scaled by the demodulation coefficients; equal to a grouped convolution
-    with per-sample weights up to rounding, and on a 2-core CPU 1.2 to 5.5 times faster (backward
-    included; the most at 64 px and beyond, ``benchmarks/eg3d.py``)."""
+    Run as StyleGAN2's unfused form (its training form): the input scaled by the styles, one
+    convolution shared by the batch, the output scaled by the demodulation coefficients; equal to
+    a grouped convolution with per-sample weights up to rounding. On a 2-core CPU a single layer is
+    0.72-1.03x as fast as the grouped form, the default profile's whole EG3D step 1.11x as fast
+    (``benchmarks/eg3d.py --modconv`` prints both)."""
     out = F.conv2d(x * styles[:, :, None, None], weight, padding=padding)
     if demodulate:
         norms = (weight[None] * styles[:, None, :, None, None]).square().sum(dim=(2, 3, 4))  # (B, O)
