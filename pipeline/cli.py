@@ -163,8 +163,26 @@ def sample_command(args: argparse.Namespace) -> None:
         print(f"lightstage sample: wrote {args.turntable} ({args.frames} frames of seed {args.seeds[0]})")
 
 
+ANGLE_OPTIONS = ("--yaw", "--pitch")
+
+
+def joined_angles(argv: list[str]) -> list[str]:
+    """``--yaw -30,0,30`` as ``--yaw=-30,0,30``: argparse reads a value starting with '-' that is not
+    a plain number as an option."""
+    out, k = [], 0
+    while k < len(argv):
+        value = argv[k + 1] if k + 1 < len(argv) else ""
+        if argv[k] in ANGLE_OPTIONS and value[:1] == "-" and value[1:2] in set("0123456789."):
+            out.append(f"{argv[k]}={value}")
+            k += 2
+        else:
+            out.append(argv[k])
+            k += 1
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(joined_angles(list(sys.argv[1:] if argv is None else argv)))
     try:
         if args.command == "relight":
             relight_command(args)  # load_png names a missing or unreadable image

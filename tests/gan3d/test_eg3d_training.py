@@ -183,3 +183,11 @@ def test_an_interrupted_run_resumes_to_the_weights_of_a_whole_one(tmp_path):
     assert whole.keys() == parts.keys()
     for key, value in whole.items():
         assert torch.equal(value, parts[key]), key
+
+
+def test_sample_takes_negative_angles_as_written():
+    from pipeline.cli import angle_list, joined_angles, seed_list
+
+    argv = joined_angles(["sample", "--yaw", "-30,0,30", "--pitch", "-5", "--seeds", "0-2,7", "-o", "x.png"])
+    assert argv == ["sample", "--yaw=-30,0,30", "--pitch=-5", "--seeds", "0-2,7", "-o", "x.png"]
+    assert seed_list("0-2,7") == [0, 1, 2, 7] and angle_list("-30,0,30") == [-30.0, 0.0, 30.0]
