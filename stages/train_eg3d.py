@@ -83,7 +83,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     final = ema.module.cpu()
     checkpoint.save(out / MODEL_FILE, checkpoint.model_payload(final, identity.params, identity.data_hashes,
                                                                 step=cfg.steps, kimg=cfg.steps * cfg.batch / 1000))
-    if work != out:
+    if work != out and distributed.is_main():  # rank 0 wrote them; other ranks' outputs are thrown away
         for folder in ("snapshots", "grids"):
             shutil.copytree(work / folder, out / folder)
     frames = turntable(final, TURNTABLE_SEED, cfg.turntable_frames, truncation=cfg.truncation)
