@@ -167,7 +167,7 @@ def test_a_new_section_needs_only_its_schema_module(params_file, new_section):
     for profile in PROFILES:
         set_params(params_file, ("profiles", profile, new_section), {"steps": 1} if profile == "tiny" else {})
     assert load_params(params_file, profile="tiny").section(new_section).steps == 1
-    assert load_section(params_file, TrainMattingParams).section("train_matting").steps == 5000
+    assert load_section(params_file, TrainMattingParams).section("train_matting").steps == 3000
     set_params(params_file, (new_section, "steps"), 0)
     with pytest.raises(ConfigError, match="train_dummy.steps"):
         load_params(params_file)

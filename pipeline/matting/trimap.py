@@ -61,12 +61,18 @@ def coarse_segmentation(alpha: np.ndarray, rng: np.random.Generator, thin_radius
     opened so that parts thinner than ~2 ``thin_radius`` vanish, then its outline pushed in or
     out by up to ``jitter`` pixels along a smooth random field."""
     mask = dilate(erode(alpha >= 0.5, thin_radius, outside=0), thin_radius)  # an opening
-    inside = ndimage.distance_transform_edt(mask)
-    outside = ndimage.distance_transform_edt(~mask)
-    signed = np.where(mask, inside, -outside)
-    field = ndimage.gaussian_filter(rng.normal(size=alpha.shape), sigma=alpha.shape[0] / 8)
+    signed = np.where(mask, distance_to_zero(mask), -distance_to_zero(~mask))
+    # scipy.ndimage.gaussian_filter's sampled Gaussian (to 4 sigma, reflected borders), by OpenCV
+    field = cv2.GaussianBlur(rng.normal(size=alpha.shape), (0, 0), alpha.shape[0] / 8, borderType=cv2.BORDER_REFLECT)
     field *= jitter / max(np.abs(field).max(), 1e-9)
     return signed + field > 0.5
+
+
+def distance_to_zero(mask: np.ndarray) -> np.ndarray:
+    """Exact Euclidean distance (H, W) from each True pixel to the nearest False one (0 on False),
+    as scipy.ndimage.distance_transform_edt, by OpenCV in float32 (about 5x faster; this runs for
+    every training crop given a simulated segmentation)."""
+    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
 
 
 def coarse_trimap(segmentation: np.ndarray, width: int) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage
 
 from pipeline.matting.trimap import (BACKGROUND, FOREGROUND, UNKNOWN, band_width, coarse_segmentation, coarse_trimap, dilate,
-                                     disc, erode, trimap_from_alpha)
+                                     disc, distance_to_zero, erode, trimap_from_alpha)
 
 
 def soft_disc(size=96, radius=28.0, soft=4.0):
@@ -92,3 +92,15 @@ def test_morphology_matches_scipy_binary_morphology():
         np.testing.assert_array_equal(erode(mask, radius), ndimage.binary_erosion(mask, structure=disc(radius), border_value=1))
         np.testing.assert_array_equal(dilate(erode(mask, radius, outside=0), radius),
                                       ndimage.binary_opening(mask, structure=disc(radius)))
+
+
+def test_distance_to_zero_matches_scipy_exact_euclidean_transform():
+    """OpenCV's precise distance transform gives scipy.ndimage's exact Euclidean distances (to float32
+    rounding), frame borders included: the frame is not a zero pixel, for either."""
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        mask = ndimage.gaussian_filter(rng.normal(size=(48, 67)), 2.5) > rng.uniform(-0.2, 0.2)
+        if trial % 2:
+            mask[:, -5:] = True  # touching the frame
+        for side in (mask, ~mask):
+            np.testing.assert_allclose(distance_to_zero(side), ndimage.distance_transform_edt(side), rtol=1e-6, atol=1e-5)
