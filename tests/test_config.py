@@ -204,3 +204,14 @@ def test_early_crops_must_fit_the_model_and_the_run(params_file, section, phases
     set_params(params_file, (section, "early_crops"), phases)
     with pytest.raises(ConfigError, match=f"{section}.*{message}"):
         load_params(params_file)
+
+
+def test_a_warm_up_longer_than_the_run_is_refused(params_file):
+    """train_matting warms its rate up over `schedule.warmup` steps: a run shorter than that would
+    never train at `learning_rate`, so the params are refused, naming the key."""
+    set_params(params_file, ("train_matting", "steps"), 100)
+    set_params(params_file, ("train_matting", "early_crops"), [])
+    with pytest.raises(ConfigError, match=r"train_matting.*schedule.warmup \(150\) must end before steps \(100\)"):
+        load_params(params_file)
+    set_params(params_file, ("train_matting", "steps"), 151)
+    assert load_params(params_file).section("train_matting").schedule.warmup == 150

@@ -43,6 +43,9 @@ class TrainMattingParams(Section):
     def _model_fits_crop(self) -> TrainMattingParams:
         check_model_and_crop(self.model, self.crop)
         check_early_crops(self.model, self.early_crops, self.crop, self.steps)
+        if self.schedule.warmup >= self.steps:
+            raise ValueError(f"schedule.warmup ({self.schedule.warmup}) must end before steps ({self.steps}): "
+                             "the rate would never reach learning_rate")
         return self
 
 
