@@ -215,3 +215,6 @@ def test_a_warm_up_longer_than_the_run_is_refused(params_file):
         load_params(params_file)
     set_params(params_file, ("train_matting", "steps"), 151)
     assert load_params(params_file).section("train_matting").schedule.warmup == 150
+    set_params(params_file, ("train_shading", "schedule", "warmup"), 2000)  # the relighting nets: the same check
+    with pytest.raises(ConfigError, match=r"train_shading.*schedule.warmup \(2000\) must end before steps"):
+        load_params(params_file)

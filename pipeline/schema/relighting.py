@@ -1,4 +1,5 @@
-"""What the three relighting training sections (geometry, albedo, shading) share. Not a section."""
+"""What the three relighting training sections (geometry, albedo, shading) share, and the warm-up
+check that the matting section takes too. Not a section."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ from pipeline.schema.base import check_early_crops, check_model_and_crop
 Intrinsics = Literal["predicted", "true"]
 
 
+def check_warmup(schedule: Schedule, steps: int) -> None:
+    """The rate's warm-up ends before the last step (else the rate never reaches its value).
+    Raises ValueError for pydantic."""
+    if schedule.warmup >= steps:
+        raise ValueError(f"schedule.warmup ({schedule.warmup}) must end before steps ({steps}): "
+                         "the rate would never reach learning_rate")
+
+
 class RelightTrainParams(Section):
     """The training loop's settings; each section adds ``model``, its net's config dataclass."""
 
@@ -25,9 +34,12 @@ class RelightTrainParams(Section):
     schedule: Schedule = Field(description="the rate's schedule, every optimiser of the stage (critics too): "
                                "kind cosine or constant, warmup steps, floor (cosine's last share of the rate)")
     checkpoint_every: int = Field(ge=1)
+    ema_half_life: float = Field(ge=0, description="steps: the saved net is an exponential moving average of the "
+                                 "weights whose past halves every this many steps (Polyak averaging); 0: the last weights")
 
     @model_validator(mode="after")
     def _model_fits_crop(self) -> RelightTrainParams:
         check_model_and_crop(self.model, self.crop)
         check_early_crops(self.model, self.early_crops, self.crop, self.steps)
+        check_warmup(self.schedule, self.steps)
         return self
