@@ -1,0 +1,82 @@
+"""pi-GAN's generator (SYSTEMS.md section 4): the mapping network turns z into the SIREN
+field's frequencies and phase shifts, and the shared volume renderer (``pipeline/render``)
+draws the field from EG3D's 25-float cameras, stratified then hierarchical samples.
+Early in training pi-GAN adds Gaussian noise to the raw density before its activation
+(``density_noise``, the standard deviation; the curriculum anneals it to 0), which keeps
+the first samples of every ray in play while the density is still shapeless. The field's
+colours are sigmoids, so pictures come out in [-1, 1] as ``2 * rgb - 1``, the GANs' range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from pipeline.fields.siren import Modulation, SirenConfig, SirenField, SirenMappingConfig
+from pipeline.render.field import FieldOutput
+from pipeline.render.rays import camera_rays
+from pipeline.render.volume import VolumeConfig, render_rays
+
+
+@dataclass(frozen=True)
+class PiganConfig:
+    mapping: SirenMappingConfig = dataclasses.field(default_factory=SirenMappingConfig)
+    field: SirenConfig = dataclasses.field(default_factory=SirenConfig)
+    volume: VolumeConfig = dataclasses.field(default_factory=lambda: VolumeConfig(coarse_samples=12, fine_samples=12))
+
+    def __post_init__(self):
+        if (self.mapping.layers, self.mapping.width) != (self.field.layers, self.field.width):
+            raise ValueError(f"mapping.layers and mapping.width ({self.mapping.layers}, {self.mapping.width}) must be "
+                             f"the field's layers and width ({self.field.layers}, {self.field.width})")
+
+    def build(self) -> PiganGenerator:
+        return PiganGenerator(self)
+
+
+class NoisyDensity(nn.Module):
+    """A field whose raw density gets Gaussian noise of standard deviation ``std`` (0: none)."""
+
+    def __init__(self, field: SirenField, std: float, generator: torch.Generator | None):
+        super().__init__()
+        self.field, self.std, self.generator = field, std, generator
+
+    def forward(self, points: torch.Tensor, directions: torch.Tensor, modulation: Modulation) -> FieldOutput:
+        out = self.field(points, directions, modulation)
+        if self.std <= 0:
+            return out
+        noise = torch.randn(out.raw_density.shape, generator=self.generator, device=out.raw_density.device,
+                            dtype=out.raw_density.dtype)
+        return FieldOutput(raw_density=out.raw_density + self.std * noise, features=out.features)
+
+
+class Generated(NamedTuple):
+    image: torch.Tensor  # (N, 3, R, R) in [-1, 1]
+    depth: torch.Tensor  # (N, 1, R, R) expected depth along each pixel's ray
+
+
+class PiganGenerator(nn.Module):
+    def __init__(self, config: PiganConfig):
+        super().__init__()
+        self.config = config
+        self.mapping = config.mapping.build()
+        self.field = config.field.build()
+
+    def forward(self, z: torch.Tensor, cameras: torch.Tensor, resolution: int, density_noise: float = 0.0,
+                generator: torch.Generator | None = None, deterministic: bool = False) -> Generated:
+        """Pictures of the heads of ``z`` (N, z_dim) seen from ``cameras`` (N, 25), ``resolution`` pixels
+        square. ``generator`` draws the depth samples and the density noise; ``deterministic``: bin
+        centres and even quantiles instead of random depths (evaluation)."""
+        return self.render(self.mapping(z), cameras, resolution, density_noise, generator, deterministic)
+
+    def render(self, modulation: Modulation, cameras: torch.Tensor, resolution: int, density_noise: float = 0.0,
+               generator: torch.Generator | None = None, deterministic: bool = False) -> Generated:
+        """As ``forward``, from frequencies and phase shifts (inversion optimises these directly)."""
+        n = len(cameras)
+        rendered = render_rays(NoisyDensity(self.field, density_noise, generator), modulation,
+                               camera_rays(cameras, resolution), self.config.volume, generator, deterministic)
+        image = rendered.features.transpose(1, 2).reshape(n, -1, resolution, resolution) * 2.0 - 1.0
+        return Generated(image=image, depth=rendered.depth.transpose(1, 2).reshape(n, 1, resolution, resolution))
