@@ -80,3 +80,48 @@ class PiganGenerator(nn.Module):
                                camera_rays(cameras, resolution), self.config.volume, generator, deterministic)
         image = rendered.features.transpose(1, 2).reshape(n, -1, resolution, resolution) * 2.0 - 1.0
         return Generated(image=image, depth=rendered.depth.transpose(1, 2).reshape(n, 1, resolution, resolution))
+
+
+@torch.no_grad()
+def mean_modulation(net: PiganGenerator, count: int = 10_000, seed: int = 0, batch: int = 1024) -> Modulation:
+    """The mapping network's frequencies and phase shifts averaged over ``count`` random z (pi-GAN
+    starts its inversions there)."""
+    draws = torch.Generator().manual_seed(seed)
+    total, done = None, 0
+    while done < count:
+        n = min(batch, count - done)
+        out = net.mapping(torch.randn(n, net.config.mapping.z_dim, generator=draws).to(next(net.parameters()).device))
+        sums = (out.frequencies.sum(0), out.phases.sum(0))
+        total = sums if total is None else (total[0] + sums[0], total[1] + sums[1])
+        done += n
+    return Modulation(frequencies=(total[0] / count)[None], phases=(total[1] / count)[None])
+
+
+class Inversion(NamedTuple):
+    modulation: Modulation  # the fitted frequencies and phase shifts (1, layers + 1, width) each
+    losses: list[float]  # the mean squared error at each step, in the [-1, 1] range
+
+
+def invert(net: PiganGenerator, target: torch.Tensor, camera: torch.Tensor, start: Modulation, steps: int = 200,
+           rate: float = 0.01) -> Inversion:
+    """Fit one picture ``target`` (1, 3, R, R) in [-1, 1] seen from ``camera`` (1, 25): the generator
+    frozen, its frequencies and phase shifts optimised by Adam from ``start`` (say
+    ``mean_modulation``) to minimise the mean squared error, rendered deterministically."""
+    frequencies = start.frequencies.detach().clone().requires_grad_(True)
+    phases = start.phases.detach().clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([frequencies, phases], lr=rate)
+    frozen = [p.requires_grad for p in net.parameters()]
+    net.requires_grad_(False)
+    losses = []
+    try:
+        for _ in range(steps):
+            image = net.render(Modulation(frequencies, phases), camera, target.shape[-1], deterministic=True).image
+            loss = torch.mean((image - target) ** 2)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            losses.append(float(loss.detach()))
+    finally:
+        for parameter, flag in zip(net.parameters(), frozen):
+            parameter.requires_grad_(flag)
+    return Inversion(Modulation(frequencies.detach(), phases.detach()), losses)

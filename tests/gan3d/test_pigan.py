@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from pipeline.camera.eg3d import camera_label, orbit_camera
-from pipeline.fields.siren import SirenConfig, SirenMappingConfig
-from pipeline.gan3d.pigan import PiganConfig
+from pipeline.fields.siren import Modulation, SirenConfig, SirenMappingConfig
+from pipeline.gan3d.pigan import PiganConfig, invert, mean_modulation
 from pipeline.render.volume import VolumeConfig
 
 SMALL = PiganConfig(mapping=SirenMappingConfig(z_dim=16, hidden=32, hidden_layers=2, layers=3, width=32),
@@ -44,3 +44,25 @@ def test_density_noise_changes_the_picture_only_when_asked():
 def test_mapping_and_field_must_agree():
     with pytest.raises(ValueError, match=r"mapping.layers and mapping.width \(8, 256\) must be the field's layers and width \(3, 32\)"):
         PiganConfig(field=SirenConfig(layers=3, width=32))
+
+
+def test_inversion_fits_frequencies_and_phases_with_the_generator_frozen():
+    """A picture the generator makes from frequencies and phases away from their mean over z: fitted
+    from the mean with the weights frozen, the error falls (measured: 8.7x lower after 60 steps)."""
+    torch.manual_seed(0)
+    net, camera = SMALL.build(), cameras((0.0,))
+    start = mean_modulation(net, 2000)
+    draws = torch.Generator().manual_seed(1)
+    truth = Modulation(start.frequencies + 5 * torch.randn(start.frequencies.shape, generator=draws),
+                       start.phases + torch.randn(start.phases.shape, generator=draws))
+    with torch.no_grad():
+        target = net.render(truth, camera, 16, deterministic=True).image
+        before = float(((net.render(start, camera, 16, deterministic=True).image - target) ** 2).mean())
+    weights = [p.detach().clone() for p in net.parameters()]
+    fit = invert(net, target, camera, start, steps=60, rate=0.05)
+    with torch.no_grad():
+        after = float(((net.render(fit.modulation, camera, 16, deterministic=True).image - target) ** 2).mean())
+    assert after < before / 4, (before, after)
+    assert fit.losses[-1] < fit.losses[0]
+    assert all(torch.equal(a, b) for a, b in zip(weights, net.parameters()))  # frozen ...
+    assert all(p.requires_grad for p in net.parameters())  # ... only while inverting
