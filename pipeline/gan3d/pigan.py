@@ -86,15 +86,13 @@ class PiganGenerator(nn.Module):
 def mean_modulation(net: PiganGenerator, count: int = 10_000, seed: int = 0, batch: int = 1024) -> Modulation:
     """The mapping network's frequencies and phase shifts averaged over ``count`` random z (pi-GAN
     starts its inversions there)."""
-    draws = torch.Generator().manual_seed(seed)
-    total, done = None, 0
-    while done < count:
-        n = min(batch, count - done)
-        out = net.mapping(torch.randn(n, net.config.mapping.z_dim, generator=draws).to(next(net.parameters()).device))
-        sums = (out.frequencies.sum(0), out.phases.sum(0))
-        total = sums if total is None else (total[0] + sums[0], total[1] + sums[1])
-        done += n
-    return Modulation(frequencies=(total[0] / count)[None], phases=(total[1] / count)[None])
+    draws, device = torch.Generator().manual_seed(seed), next(net.parameters()).device
+    frequencies = phases = 0.0
+    for first in range(0, count, batch):
+        z = torch.randn(min(batch, count - first), net.config.mapping.z_dim, generator=draws).to(device)
+        out = net.mapping(z)
+        frequencies, phases = frequencies + out.frequencies.sum(0), phases + out.phases.sum(0)
+    return Modulation(frequencies=(frequencies / count)[None], phases=(phases / count)[None])
 
 
 class Inversion(NamedTuple):
