@@ -84,7 +84,9 @@ def training_step(profile: str, repeats: int, quiet: bool = False) -> float:
     from pipeline.config import load_params
     from pipeline.gan3d.data import GanBatch
     from pipeline.gan3d.eg3d import EG3DStep, eg3d_optimizers
-    from pipeline.training import EMA, Trainer, TrainSettings
+    from functools import partial
+
+    from pipeline.training import Trainer, TrainSettings
 
     cfg = load_params(Path(__file__).resolve().parents[1] / "params.yaml", profile=profile).section("train_eg3d")
     torch.manual_seed(0)
@@ -92,7 +94,8 @@ def training_step(profile: str, repeats: int, quiet: bool = False) -> float:
     steps = repeats * math.lcm(cfg.recipe.r1_every, cfg.recipe.density_every)
     trainer = Trainer({"generator": generator, "discriminator": discriminator},
                       eg3d_optimizers(generator, discriminator, cfg.recipe),
-                      TrainSettings(steps, cfg.batch, steps, 0, "eg3d"), state={"ema": EMA(generator, 1.0)})
+                      TrainSettings(steps, cfg.batch, steps, 0, "eg3d"),
+                      averages={"generator": partial(cfg.recipe.ema_half_life, batch=cfg.batch)})
     labels = torch.tensor(np.stack([camera_label(orbit_camera(yaw, 0.0)) for yaw in np.linspace(-0.4, 0.4, cfg.batch)]),
                           dtype=torch.float32)
     side = cfg.model.output_resolution

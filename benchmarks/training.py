@@ -127,7 +127,7 @@ def loader_overlap(data: Path, steps: int, params) -> None:
                                                             data / "processed/trimaps", "train"), recipe, 0)),
         "train_geometry": (lambda: {"geometry": g.model.build()}, partial(geometry_step, l1=1.0, angular=1.0), g,
                            lambda: RelightCrops(training_refs(data / "processed/relight", data / "raw/lightstage",
-                                                              data / "interim/lightmaps", g.crop), CropPlan(g.batch, g.crop), 0)),
+                                                              data / "interim/lightmaps", g.crop), CropPlan(g.crop), 0)),
     }
     for name, (build, step, cfg, dataset) in loops.items():
         seconds = {}

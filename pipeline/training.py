@@ -4,19 +4,25 @@ streamed loss history, devices and data-parallel processes, exact resume.
 The caller owns its networks and gives
 - ``optimizers``: name -> ``Optimization`` (a torch optimiser and its learning-rate
   ``Schedule``; each optimiser's rate follows its own, critics included),
-- ``state``: anything not optimised that must survive a resume (an EMA copy, a
-  curriculum phase, an adaptive augmentation probability): objects with
-  ``state_dict()`` / ``load_state_dict()``,
-- ``data``: a ``KeyedDataset`` whose item ``i`` is a function of the
-  seed and the global sample index ``i`` alone: step ``t`` with a total batch of
-  ``B`` holds samples ``t * B ... t * B + B - 1``, and each process takes its share,
-  so neither resuming nor the number of processes changes the data,
+- ``averages``: name of a module -> the half-life (steps, or a function of the step
+  for a ramp-up) of an exponential moving average of its weights, updated by the
+  loop after each step and saved in its place (``trained``),
+- ``state``: anything else not optimised that must survive a resume (an adaptive
+  augmentation probability): objects with ``state_dict()`` / ``load_state_dict()``,
+- ``data``: a ``KeyedDataset`` whose item is a function of the seed, the global
+  sample index and its step alone: the total batch may change by phase
+  (``TrainSettings.batch_phases``), step ``t`` holds the next ``batch(t)`` indices,
+  and each process takes its share, so neither resuming nor the number of processes
+  changes the data,
 - ``step``: ``step(trainer, batch) -> {loss name: float}`` that computes losses and
   calls ``trainer.descend(name, loss)`` per optimiser; ``trainer.due(k)`` says whether
   a lazy term (R1 every k steps, as StyleGAN2 and EG3D do) runs this step.
 
+Whatever changes by phase (crop sizes, rendering resolutions, a curriculum) is a
+function of the step (``phase_at``), so a resume lands in the right phase.
+
 Checkpoints (``work/train_state.pt``, pipeline.models.checkpoint's format) hold
-modules, optimisers, registered state, the step and the torch random state, and
+modules, optimisers, averages, registered state, the step and the torch random state, and
 no history: the history streams, in batches at each checkpoint, to
 ``work/history.csv`` (the stage's plot) and to the stage's ``log_history`` (MLflow).
 A run resumes only a state made with the same fingerprint (params and data),
@@ -26,10 +32,10 @@ and every step reaches the history exactly once.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -45,6 +51,7 @@ from pipeline.seeds import rng_for
 
 STATE_FILE = "train_state.pt"
 HISTORY_FILE = "history.csv"
+STATE_FORMAT = 2  # the layout of a training state; a state of another layout is not resumed
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,13 @@ class Schedule:
             return 1.0
         progress = min((step - self.warmup) / max(steps - self.warmup, 1), 1.0)
         return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def check(self, steps: int) -> None:
+        """The warm-up ends before the last of ``steps`` (else the rate never reaches its value).
+        Raises ValueError, for a params validator to report with the section's key."""
+        if self.warmup >= steps:
+            raise ValueError(f"schedule.warmup ({self.warmup}) must end before steps ({steps}): "
+                             "the rate would never reach learning_rate")
 
 
 @dataclass
@@ -117,6 +131,25 @@ def adversarial_terms(trainer: Trainer, real: torch.Tensor, fake: torch.Tensor, 
     return terms
 
 
+class Phased(Protocol):
+    steps: int  # how many steps the phase holds
+
+
+P = TypeVar("P", bound=Phased)
+
+
+def phase_at(phases: Sequence[P], step: int) -> tuple[P | None, int]:
+    """The phase that holds at ``step`` (each holds for its ``steps``, in order; None after the
+    last) and the steps since it began (since the last ended, for None): crop sizes, rendering
+    resolutions, batches and curricula that change by phase are all read through this."""
+    start = 0
+    for phase in phases:
+        if step < start + phase.steps:
+            return phase, step - start
+        start += phase.steps
+    return None, step - start
+
+
 @dataclass(frozen=True)
 class CropPhase:
     """An early phase of progressive resizing: ``steps`` steps on crops of ``crop`` pixels."""
@@ -131,22 +164,14 @@ class CropPhase:
 class CropPlan:
     """The crop side at every step: each early phase's crop for its steps, in order, then ``crop``
     (progressive resizing: a fully convolutional net learns local statistics on small, cheap crops
-    first). Items address it by global sample index, so the plan holds on any split and resume."""
+    first). Items read it at their step (``SampleKey``), so the plan holds on any split and resume."""
 
-    batch: int  # the total batch: sample ``i`` belongs to step ``i // batch``
     crop: int
     early: tuple[CropPhase, ...] = ()
 
     def at_step(self, step: int) -> int:
-        end = 0
-        for phase in self.early:
-            end += phase.steps
-            if step < end:
-                return phase.crop
-        return self.crop
-
-    def at_index(self, index: int) -> int:
-        return self.at_step(index // self.batch)
+        phase, _ = phase_at(self.early, step)
+        return self.crop if phase is None else phase.crop
 
     def pixel_share(self, steps: int) -> float:
         """Pixels trained over ``steps`` steps as a share of training on ``crop`` throughout (the cost ratio)."""
@@ -157,26 +182,41 @@ class CropPlan:
         return (total + max(0, steps - start) * self.crop**2) / (steps * self.crop**2)
 
 
+@dataclass(frozen=True)
+class BatchPhase:
+    """An early phase of a curriculum: ``steps`` steps of ``batch`` samples in all."""
+
+    steps: int
+    batch: int
+
+
+class SampleKey(NamedTuple):
+    """What a training item is drawn from: its global sample index and the step it belongs to."""
+
+    index: int
+    step: int
+
+
 class Stateful(Protocol):
     def state_dict(self) -> dict: ...
     def load_state_dict(self, state: dict) -> Any: ...
 
 
-class EMA:
-    """An exponential moving average of a module's weights (a frozen copy, updated after each step).
-    ``half_life`` in steps: the weight of the past halves every ``half_life`` updates."""
+HalfLife = float | Callable[[int], float]  # steps; a function of the step for a ramp-up
 
-    def __init__(self, module: torch.nn.Module, half_life: float):
+
+class EMA:
+    """An exponential moving average of a module's weights (a frozen copy): at each update the
+    weight of the past halves every ``half_life`` updates. Buffers are copied, not averaged."""
+
+    def __init__(self, module: torch.nn.Module):
         import copy
 
         self.module = copy.deepcopy(module).eval().requires_grad_(False)
-        self.decay = 0.5 ** (1.0 / max(half_life, 1e-8))
 
     @torch.no_grad()
-    def update(self, source: torch.nn.Module, half_life: float | None = None) -> None:
-        """One update; ``half_life`` (steps) overrides the constructor's for this one (a ramp-up:
-        StyleGAN2 and EG3D shorten it early in training, so the average is not stuck at init)."""
-        decay = self.decay if half_life is None else 0.5 ** (1.0 / max(half_life, 1e-8))
+    def update(self, source: torch.nn.Module, half_life: float) -> None:
+        decay = 0.5 ** (1.0 / max(half_life, 1e-8))
         for average, current in zip(self.module.parameters(), source.parameters()):
             average.lerp_(current, 1.0 - decay)
         for average, current in zip(self.module.buffers(), source.buffers()):
@@ -195,29 +235,44 @@ Precision = Literal["auto", "float32", "bfloat16"]  # auto: bfloat16 where the d
 @dataclass(frozen=True)
 class TrainSettings:
     steps: int
-    batch: int  # the total batch; each process takes its share
+    batch: int  # the total batch (after any ``batch_phases``); each process takes its share
     checkpoint_every: int
     seed: int
     name: str  # for the progress bar
     workers: int = 0  # data-loading processes (0: load in this process)
     precision: Precision = "float32"  # "bfloat16": the step's forward and losses under autocast, weights in float32;
     #                                    "auto": bfloat16 where the device has it natively (pipeline.device)
+    batch_phases: tuple[BatchPhase, ...] = ()  # a curriculum's early phases, then ``batch``
+
+    def batch_at(self, step: int) -> int:
+        phase, _ = phase_at(self.batch_phases, step)
+        return self.batch if phase is None else phase.batch
+
+    def first_sample(self, step: int) -> int:
+        """The global index of step ``step``'s first sample (the samples of the steps before it)."""
+        done, start = 0, 0
+        for phase in self.batch_phases:
+            if step <= start + phase.steps:
+                return done + (step - start) * phase.batch
+            done, start = done + phase.steps * phase.batch, start + phase.steps
+        return done + (step - start) * self.batch
 
 
 class KeyedDataset(torch.utils.data.Dataset):
-    """Training items addressed by global sample index; item ``i`` draws all its randomness
-    (which sample, crops, flips, noise) from the generator of (seed, purpose, i) alone, so it
-    does not depend on the order, the process or the worker that reads it."""
+    """Training items addressed by ``SampleKey``; item ``i`` draws all its randomness (which
+    sample, crops, flips, noise) from the generator of (seed, purpose, i) alone, so it does not
+    depend on the order, the process or the worker that reads it; what changes by phase (a crop
+    size) it reads at the key's step."""
 
     purpose = "samples"
 
     def __init__(self, seed: int):
         self.seed = seed
 
-    def __getitem__(self, index: int) -> Any:
-        return self.item(rng_for(self.seed, self.purpose, int(index)), int(index))
+    def __getitem__(self, key: SampleKey) -> Any:
+        return self.item(rng_for(self.seed, self.purpose, int(key.index)), key)
 
-    def item(self, rng: np.random.Generator, index: int) -> Any:
+    def item(self, rng: np.random.Generator, key: SampleKey) -> Any:
         raise NotImplementedError
 
     def collate(self, items: list) -> Any:
@@ -272,19 +327,20 @@ class History:
             table.to_csv(handle, index=False, float_format="%.6g")
 
 
-class StepSampler(torch.utils.data.Sampler):
-    """The global sample indices this process takes, step after step, from ``start``."""
+class StepBatches(torch.utils.data.Sampler):
+    """This process's share of each step's samples, step after step, from ``start``: one list of
+    ``SampleKey`` per step."""
 
-    def __init__(self, start: int, steps: int, batch: int, share: range):
-        self.start, self.steps, self.batch, self.share = start, steps, batch, share
+    def __init__(self, start: int, settings: TrainSettings):
+        self.start, self.settings = start, settings
 
     def __iter__(self):
-        for step in range(self.start, self.steps):
-            for j in self.share:
-                yield step * self.batch + j
+        for step in range(self.start, self.settings.steps):
+            first = self.settings.first_sample(step)
+            yield [SampleKey(first + j, step) for j in distributed.share(self.settings.batch_at(step))]
 
     def __len__(self) -> int:
-        return (self.steps - self.start) * len(self.share)
+        return self.settings.steps - self.start
 
 
 def _rows(table: pd.DataFrame) -> HistoryRows:
@@ -302,20 +358,37 @@ class Trainer:
     """Runs ``step`` from the last checkpoint (or 0) to ``settings.steps``."""
 
     def __init__(self, modules: Mapping[str, torch.nn.Module], optimizers: Mapping[str, Optimization],
-                 settings: TrainSettings, device: str = "cpu", state: Mapping[str, Stateful] | None = None):
+                 settings: TrainSettings, device: str = "cpu", state: Mapping[str, Stateful] | None = None,
+                 averages: Mapping[str, HalfLife] | None = None):
         self.modules, self.optimizers, self.settings = dict(modules), dict(optimizers), settings
         self.state = dict(state or {})
         self.device = torch.device(device)
         self.bfloat16 = settings.precision == "bfloat16" or (
             settings.precision == "auto" and native_bfloat16(str(self.device)))
         self.step = 0
-        self.share = distributed.share(settings.batch)
+        for batch in {settings.batch, *(phase.batch for phase in settings.batch_phases)}:
+            distributed.share(batch)  # refuses a batch smaller than the number of processes, before any step
         for module in self.modules.values():
             module.to(self.device, memory_format=LAYOUT)
             distributed.broadcast_module(module)
-        for item in self.state.values():
-            if isinstance(item, EMA):
-                item.module.to(self.device, memory_format=LAYOUT)
+        self.half_lives = {name: half_life for name, half_life in (averages or {}).items()
+                           if callable(half_life) or half_life > 0}
+        self.averages = {name: EMA(self.modules[name]) for name in self.half_lives}
+
+    @property
+    def batch(self) -> int:
+        """The total batch of the current step."""
+        return self.settings.batch_at(self.step)
+
+    def trained(self, name: str) -> torch.nn.Module:
+        """What a stage saves of module ``name``: its weight average where it has one, else the module."""
+        average = self.averages.get(name)
+        return self.modules[name] if average is None else average.module
+
+    def _update_averages(self) -> None:
+        for name, average in self.averages.items():
+            half_life = self.half_lives[name]
+            average.update(self.modules[name], half_life(self.step) if callable(half_life) else half_life)
 
     def place(self, batch: Any) -> Any:
         """A batch (a tensor, or a tuple, NamedTuple, list or dict of them and of None) on the
@@ -347,15 +420,16 @@ class Trainer:
         optimization.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         parameters = [p for group in optimization.optimizer.param_groups for p in group["params"]]
-        distributed.average_gradients(parameters, len(self.share) / self.settings.batch)
+        distributed.average_gradients(parameters, len(distributed.share(self.batch)) / self.batch)
         optimization.optimizer.step()
 
     # -- checkpoints ---------------------------------------------------------------------------
 
     def payload(self, tag: str) -> dict:
-        return {"fingerprint": tag, "step": self.step,
+        return {"fingerprint": tag, "format": STATE_FORMAT, "step": self.step,
                 "modules": {k: m.state_dict() for k, m in self.modules.items()},
                 "optimizers": {k: o.optimizer.state_dict() for k, o in self.optimizers.items()},
+                "averages": {k: a.state_dict() for k, a in self.averages.items()},
                 "state": {k: s.state_dict() for k, s in self.state.items()},
                 "torch_rng": torch.get_rng_state()}
 
@@ -364,6 +438,8 @@ class Trainer:
             module.load_state_dict(payload["modules"][name])
         for name, optimization in self.optimizers.items():
             optimization.optimizer.load_state_dict(payload["optimizers"][name])
+        for name, average in self.averages.items():
+            average.load_state_dict(payload["averages"][name])
         for name, item in self.state.items():
             item.load_state_dict(payload["state"][name])
         torch.set_rng_state(payload["torch_rng"])
@@ -375,12 +451,13 @@ class Trainer:
             log_history: Callable[[HistoryRows], None] | None = None,
             after_step: Callable[[Trainer], None] | None = None) -> int:
         """Train to the end; return the step resumed from (0 for a fresh run). ``after_step(trainer)``
-        runs in every process after each step (``trainer.step`` counts it), before any checkpoint:
+        runs in every process after each step and its averages' update (``trainer.step`` counts it),
+        before any checkpoint:
         snapshots and sample grids, which must come out the same on a resumed run."""
         state_path, main = work / STATE_FILE, distributed.is_main()
         if state_path.is_file():
             payload = checkpoint.load(state_path)
-            if payload.get("fingerprint") == tag:
+            if payload.get("fingerprint") == tag and payload.get("format") == STATE_FORMAT:
                 self.restore(payload)
         resumed = self.step
         history = History(work / HISTORY_FILE, log_history if main else None)
@@ -396,6 +473,7 @@ class Trainer:
                     optimization.set_rate(self.step, self.settings.steps)
                 with self.autocast():
                     losses = step(self, self.place(batch))
+                self._update_averages()
                 self.step += 1
                 history.add(self.step, losses)
                 progress.update(1)
@@ -411,11 +489,10 @@ class Trainer:
         return resumed
 
     def _loader(self, data: KeyedDataset, start: int) -> Iterable:
-        sampler = StepSampler(start, self.settings.steps, self.settings.batch, self.share)
         # A loader draws its workers' base seed when iterated; from torch's global generator that draw
         # would shift the random state a resumed step sees (noise, augmentation), so it has its own.
         return torch.utils.data.DataLoader(
-            data, batch_size=len(self.share), sampler=sampler, collate_fn=data.collate,
+            data, batch_sampler=StepBatches(start, self.settings), collate_fn=data.collate,
             generator=torch.Generator().manual_seed(self.settings.seed),
             num_workers=self.settings.workers, persistent_workers=False,
             worker_init_fn=_one_thread if self.settings.workers else None,

@@ -14,8 +14,7 @@ import torch
 from pipeline.models import checkpoint
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
-from pipeline.relighting.training import (ALBEDO_FIELDS, albedo_step, fit_net, preview_grid, preview_samples, run_metrics,
-                                          trained_net, weight_average)
+from pipeline.relighting.training import ALBEDO_FIELDS, albedo_step, fit_net, preview_grid, preview_samples, run_metrics
 from pipeline.schema.train_albedo import TrainAlbedoParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
@@ -33,13 +32,13 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     net = cfg.model.build()
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "albedo", ctx.execution.workers)
     trainer = Trainer(*training_setup("albedo", net, cfg.learning_rate, cfg.schedule), settings, device,
-                      weight_average("albedo", net, cfg.ema_half_life))
+                      averages={"albedo": cfg.ema_half_life})
     step = partial(albedo_step, l1=cfg.loss_l1, gradient=cfg.loss_gradient)
     work = ctx.work_dir or outputs["albedo"]
     chain = RelightingChain(geometry) if cfg.normals == "predicted" else None
     result = fit_net(trainer, step, ALBEDO_FIELDS, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history,
                      chain, early_crops=tuple(cfg.early_crops))
-    net = trained_net(trainer, "albedo")
+    net = trainer.trained("albedo")
     checkpoint.save(outputs["albedo"] / MODEL_FILE,
                     checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     chain = RelightingChain(geometry.cpu(), net)

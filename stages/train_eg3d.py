@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -29,7 +30,7 @@ from pipeline.io.video import write_video
 from pipeline.models import checkpoint
 from pipeline.schema.train_eg3d import TrainEG3DParams
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import EMA, history_summary, Trainer, TrainSettings, run_identity
+from pipeline.training import history_summary, Trainer, TrainSettings, run_identity
 
 INPUTS = ("dataset",)
 OUTPUTS = ("model",)
@@ -55,7 +56,7 @@ class Snapshots:
             self.last = (self.started, (step - 1) * cfg.batch / 1000)
         if not distributed.is_main() or (step % cfg.snapshot_every and step != cfg.steps):
             return
-        ema = trainer.state["ema"].module
+        ema = trainer.trained("generator")
         name = f"step{step:07d}"
         checkpoint.save(self.work / "snapshots" / f"{name}.pt",
                         checkpoint.model_payload(ema, self.identity.params, self.identity.data_hashes, step=step, kimg=kimg))
@@ -72,15 +73,15 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     identity = run_identity(ctx.base, cfg, "train_eg3d", inputs)
     torch.manual_seed(ctx.base.seed)
     generator, discriminator = cfg.model.build(), cfg.discriminator.build()
-    ema = EMA(generator, half_life=1.0)  # the recipe sets the half-life at each update
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "eg3d", ctx.execution.workers,
                              cfg.precision)
     trainer = Trainer({"generator": generator, "discriminator": discriminator},
-                      eg3d_optimizers(generator, discriminator, cfg.recipe), settings, device, state={"ema": ema})
+                      eg3d_optimizers(generator, discriminator, cfg.recipe), settings, device,
+                      averages={"generator": partial(cfg.recipe.ema_half_life, batch=cfg.batch)})
     work = ctx.work_dir or out
     trainer.fit(GanSamples(faces, cfg.model.z_dim, ctx.base.seed), EG3DStep(cfg.recipe, cfg.batch), work,
                 identity.fingerprint, ctx.log_history, after_step=Snapshots(work, cfg, identity, ctx.log_history))
-    final = ema.module.cpu()
+    final = trainer.trained("generator").cpu()
     checkpoint.save(out / MODEL_FILE, checkpoint.model_payload(final, identity.params, identity.data_hashes,
                                                                 step=cfg.steps, kimg=cfg.steps * cfg.batch / 1000))
     if work != out and distributed.is_main():  # rank 0 wrote them; other ranks' outputs are thrown away

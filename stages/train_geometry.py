@@ -14,8 +14,7 @@ import torch
 from pipeline.models import checkpoint
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
-from pipeline.relighting.training import (GEOMETRY_FIELDS, fit_net, geometry_step, preview_grid, preview_samples, run_metrics,
-                                          trained_net, weight_average)
+from pipeline.relighting.training import GEOMETRY_FIELDS, fit_net, geometry_step, preview_grid, preview_samples, run_metrics
 from pipeline.schema.train_geometry import TrainGeometryParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
@@ -32,12 +31,12 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     net = cfg.model.build()
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "geometry", ctx.execution.workers)
     trainer = Trainer(*training_setup("geometry", net, cfg.learning_rate, cfg.schedule), settings, ctx.execution.device,
-                      weight_average("geometry", net, cfg.ema_half_life))
+                      averages={"geometry": cfg.ema_half_life})
     step = partial(geometry_step, l1=cfg.loss_l1, angular=cfg.loss_angular)
     work = ctx.work_dir or outputs["geometry"]
     result = fit_net(trainer, step, GEOMETRY_FIELDS, refs, cfg.crop, ctx.base.seed, work, identity.fingerprint, ctx.log_history,
                      early_crops=tuple(cfg.early_crops))
-    net = trained_net(trainer, "geometry")
+    net = trainer.trained("geometry")
     checkpoint.save(outputs["geometry"] / MODEL_FILE,
                     checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     chain = RelightingChain(net)

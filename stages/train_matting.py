@@ -18,7 +18,7 @@ from pipeline.matting.training import CRITIC, MattingObjective
 from pipeline.models import checkpoint
 from pipeline.schema.train_matting import TrainMattingParams
 from pipeline.stage import StageContext, StageResult, stage_main
-from pipeline.training import EMA, Trainer, TrainSettings, history_summary, run_identity, training_setup
+from pipeline.training import Trainer, TrainSettings, history_summary, run_identity, training_setup
 
 INPUTS = ("relight", "lightstage", "trimaps")
 OUTPUTS = ("matting",)
@@ -42,13 +42,11 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     modules, optimizers = training_setup("matting", model, cfg.learning_rate, cfg.schedule, critic)
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "matting", ctx.execution.workers,
                              cfg.precision)
-    state = {"matting_ema": EMA(model, cfg.ema_half_life)} if cfg.ema_half_life > 0 else {}
-    trainer = Trainer(modules, optimizers, settings, ctx.execution.device, state)
+    trainer = Trainer(modules, optimizers, settings, ctx.execution.device, averages={"matting": cfg.ema_half_life})
     work = ctx.work_dir or outputs["matting"]
     resumed = trainer.fit(MattingCrops(refs, recipe, ctx.base.seed), MattingObjective.from_params(cfg), work, identity.fingerprint, ctx.log_history)
-    saved = state["matting_ema"].module if state else model
     checkpoint.save(outputs["matting"] / MODEL_FILE,
-                    checkpoint.model_payload(saved.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
+                    checkpoint.model_payload(trainer.trained("matting").cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     curve, finals = history_summary(work)
     metrics = {"parameters": sum(p.numel() for p in model.parameters()), "training_samples": len(refs),
                "steps": cfg.steps, "pixel_share": recipe.crops.pixel_share(cfg.steps), "resumed_from_step": resumed, **finals}

@@ -20,7 +20,7 @@ from pipeline.models import checkpoint
 from pipeline.relighting.chain import MODEL_FILE, RelightingChain
 from pipeline.relighting.data import training_refs
 from pipeline.relighting.training import (SHADING_FIELDS, ShadingWeights, fit_net, preview_samples, run_metrics, shading_critic,
-                                          shading_step, trained_net, weight_average)
+                                          shading_step)
 from pipeline.schema.train_shading import TrainShadingParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import Trainer, TrainSettings, run_identity, training_setup
@@ -39,13 +39,13 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     critic = shading_critic(cfg.critic_widths).build() if cfg.adversarial_weight > 0 else None
     modules, optimizers = training_setup("shading", net, cfg.learning_rate, cfg.schedule, critic)
     settings = TrainSettings(cfg.steps, cfg.batch, cfg.checkpoint_every, ctx.base.seed, "shading", ctx.execution.workers)
-    trainer = Trainer(modules, optimizers, settings, device, weight_average("shading", net, cfg.ema_half_life))
+    trainer = Trainer(modules, optimizers, settings, device, averages={"shading": cfg.ema_half_life})
     weights = ShadingWeights.from_params(cfg)
     work = ctx.work_dir or outputs["shading"]
     predicted = chain if cfg.intrinsics == "predicted" else None
     result = fit_net(trainer, partial(shading_step, weights=weights), SHADING_FIELDS, refs, cfg.crop, ctx.base.seed, work,
                      identity.fingerprint, ctx.log_history, predicted, light_maps=True, early_crops=tuple(cfg.early_crops))
-    net = trained_net(trainer, "shading")
+    net = trainer.trained("shading")
     checkpoint.save(outputs["shading"] / MODEL_FILE,
                     checkpoint.model_payload(net.cpu(), identity.params, identity.data_hashes, steps=cfg.steps))
     chain, preview = RelightingChain(chain.geometry.cpu(), chain.albedo.cpu(), net), []

@@ -12,8 +12,8 @@ import torch
 
 from pipeline.models import checkpoint
 from pipeline import device
-from pipeline.training import (HISTORY_FILE, STATE_FILE, CropPhase, CropPlan, history_summary, Schedule, Trainer,
-                               TrainSettings)
+from pipeline.training import (HISTORY_FILE, STATE_FILE, BatchPhase, CropPhase, CropPlan, history_summary, phase_at, SampleKey,
+                               Schedule, StepBatches, Trainer, TrainSettings)
 from tests.conftest import ROOT, tool_env
 from tests.tiny_gan import R1_EVERY, Ring, gan_step, new_trainer, weights
 
@@ -26,12 +26,24 @@ def test_schedules():
     assert [warm.factor(s, 100) for s in range(6)] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
 
 
-def test_crop_plan_runs_its_phases_in_order_by_global_sample_index():
-    plan = CropPlan(batch=4, crop=48, early=(CropPhase(steps=3, crop=16), CropPhase(steps=2, crop=32)))
+def test_phases_hold_in_order_and_the_last_value_holds_after_them():
+    phases = (BatchPhase(steps=3, batch=16), BatchPhase(steps=2, batch=8))
+    assert [phase_at(phases, s) for s in (0, 2, 3, 4, 5, 9)] == [
+        (phases[0], 0), (phases[0], 2), (phases[1], 0), (phases[1], 1), (None, 0), (None, 4)]
+    plan = CropPlan(crop=48, early=(CropPhase(steps=3, crop=16), CropPhase(steps=2, crop=32)))
     assert [plan.at_step(s) for s in range(7)] == [16, 16, 16, 32, 32, 48, 48]
-    assert [plan.at_index(i) for i in (0, 11, 12, 19, 20)] == [16, 16, 32, 32, 48]  # sample i is in step i // 4
     assert plan.pixel_share(10) == pytest.approx((3 * 16**2 + 2 * 32**2 + 5 * 48**2) / (10 * 48**2))
-    assert CropPlan(batch=4, crop=48).pixel_share(10) == 1.0
+    assert CropPlan(crop=48).pixel_share(10) == 1.0
+
+
+def test_each_step_holds_the_next_batch_of_global_sample_indices_as_the_batch_changes():
+    settings = TrainSettings(steps=8, batch=2, checkpoint_every=8, seed=0, name="t",
+                             batch_phases=(BatchPhase(steps=2, batch=5), BatchPhase(steps=3, batch=3)))
+    assert [settings.batch_at(s) for s in range(8)] == [5, 5, 3, 3, 3, 2, 2, 2]
+    assert [settings.first_sample(s) for s in range(9)] == [0, 5, 10, 13, 16, 19, 21, 23, 25]
+    keys = list(StepBatches(3, settings))
+    assert keys[0] == [SampleKey(13, 3), SampleKey(14, 3), SampleKey(15, 3)] and keys[-1] == [SampleKey(23, 7), SampleKey(24, 7)]
+    assert len(keys) == 5
 
 
 @pytest.mark.parametrize("flags, native", [({"avx2", "fma"}, False), ({"avx2", "avx512f", "avx512_bf16"}, True),
@@ -100,6 +112,68 @@ def test_an_interrupted_gan_resumes_to_bit_identical_weights(tmp_path):
     pd.testing.assert_frame_equal(table, clean_table)
 
 
+def test_a_curriculum_of_batches_resumes_mid_phase_to_bit_identical_weights(tmp_path):
+    phases = (BatchPhase(steps=4, batch=12), BatchPhase(steps=4, batch=6))
+    seen = []
+
+    def counting(trainer, batch):
+        seen.append((trainer.step, batch[0].shape[0], trainer.batch))
+        return gan_step(trainer, batch)
+
+    clean = new_trainer(steps=11, batch_phases=phases)
+    clean.fit(Ring(seed=0), counting, tmp_path / "clean", "tag")
+    assert [size for _, size, _ in seen] == [12] * 4 + [6] * 4 + [8] * 3
+    assert all(size == batch for _, size, batch in seen)
+
+    def stop_at_six(trainer, batch):  # in the second phase; the checkpoint at 5 is in it too
+        if trainer.step == 6:
+            raise Interrupt
+        return gan_step(trainer, batch)
+
+    with pytest.raises(Interrupt):
+        new_trainer(steps=11, batch_phases=phases).fit(Ring(seed=0), stop_at_six, tmp_path / "work", "tag")
+    resumed = new_trainer(steps=11, batch_phases=phases)
+    seen.clear()
+    assert resumed.fit(Ring(seed=0), counting, tmp_path / "work", "tag") == 5
+    assert [(step, size) for step, size, _ in seen] == [(5, 6), (6, 6), (7, 6), (8, 8), (9, 8), (10, 8)]
+    before, after = weights(clean), weights(resumed)
+    for name in before:
+        assert torch.equal(before[name], after[name]), name
+
+
+def test_the_loop_averages_weights_after_each_step_with_the_half_life_of_that_step(tmp_path):
+    asked, after_steps = [], []
+
+    def ramp(step):
+        asked.append(step)
+        return 1.0 + step
+
+    trainer = new_trainer(steps=4)
+    trainer = Trainer(trainer.modules, trainer.optimizers, trainer.settings, averages={"generator": ramp, "discriminator": 0})
+    start = [p.detach().clone() for p in trainer.modules["generator"].parameters()]
+
+    def step(t, batch):
+        losses = gan_step(t, batch)
+        after_steps.append([p.detach().clone() for p in t.modules["generator"].parameters()])
+        return losses
+
+    trainer.fit(Ring(seed=0), step, tmp_path, "tag")
+    assert asked == [0, 1, 2, 3] and list(trainer.averages) == ["generator"]
+    expected = start
+    for k, current in enumerate(after_steps):
+        expected = [torch.lerp(a, w, 1 - 0.5 ** (1 / (1.0 + k))) for a, w in zip(expected, current)]
+    for average, manual in zip(trainer.trained("generator").parameters(), expected):
+        torch.testing.assert_close(average, manual)
+    assert trainer.trained("discriminator") is trainer.modules["discriminator"]
+
+
+def test_a_state_of_another_layout_is_not_resumed(tmp_path):
+    new_trainer(steps=5).fit(Ring(seed=0), gan_step, tmp_path, "tag")
+    payload = checkpoint.load(tmp_path / STATE_FILE)
+    checkpoint.save(tmp_path / STATE_FILE, {**payload, "format": payload["format"] - 1})
+    assert new_trainer(steps=5).fit(Ring(seed=0), gan_step, tmp_path, "tag") == 0
+
+
 def test_a_loader_process_gives_the_data_of_the_training_process(tmp_path):
     # LIGHTSTAGE_WORKERS is an execution setting: items are keyed to their index, so loading them
     # in a worker process must not change a single weight
@@ -157,8 +231,7 @@ def test_cuda_trains_as_the_cpu_does(tmp_path):
     orders and may use TF32 (10-bit mantissa) for matrix products, ~1e-4 relative per step."""
     results = {}
     for device in ("cpu", "cuda"):
-        trainer = new_trainer(steps=10)
-        trainer = type(trainer)(trainer.modules, trainer.optimizers, trainer.settings, device, trainer.state)
+        trainer = new_trainer(steps=10, device=device)
         trainer.fit(Ring(seed=0), gan_step, tmp_path / device, "tag")
         results[device] = {k: v.cpu() for k, v in weights(trainer).items()}
     errors = {k: float((results["cpu"][k] - results["cuda"][k]).abs().max()) for k in results["cpu"]}

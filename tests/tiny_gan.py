@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pipeline import distributed
-from pipeline.training import EMA, KeyedDataset, Schedule, Trainer, TrainSettings, adam
+from pipeline.training import BatchPhase, KeyedDataset, SampleKey, Schedule, Trainer, TrainSettings, adam
 
 LATENT = 4
 R1_EVERY = 4
@@ -28,7 +28,7 @@ R1_GAMMA = 1.0
 class Ring(KeyedDataset):
     purpose = "tiny-gan"
 
-    def item(self, rng: np.random.Generator, index: int):
+    def item(self, rng: np.random.Generator, key: SampleKey):
         angle = rng.uniform(0, 2 * np.pi)
         real = np.array([np.cos(angle), np.sin(angle)]) * 2 + rng.normal(scale=0.05, size=2)
         return real.astype(np.float32), rng.normal(size=LATENT).astype(np.float32)
@@ -54,25 +54,25 @@ def gan_step(trainer: Trainer, batch) -> dict[str, float]:
     trainer.descend("discriminator", losses["d"])
     losses["g"] = F.softplus(-discriminator(fake)).mean()
     trainer.descend("generator", losses["g"])
-    trainer.state["generator_ema"].update(generator)
     losses["total"] = losses["d"] + losses["g"]
     return {k: float(v.detach()) for k, v in losses.items()}
 
 
-def new_trainer(steps: int, batch: int = 8, checkpoint_every: int = 5, workers: int = 0) -> Trainer:
+def new_trainer(steps: int, batch: int = 8, checkpoint_every: int = 5, workers: int = 0, device: str = "cpu",
+                batch_phases: tuple[BatchPhase, ...] = ()) -> Trainer:
     torch.manual_seed(0)
     generator, discriminator = mlp(LATENT, 2), mlp(2, 1)
     optimizers = {"generator": adam(generator, 2e-3, (0.0, 0.99), Schedule("constant", warmup=3)),
                   "discriminator": adam(discriminator, 2e-3, (0.0, 0.99), Schedule("cosine"))}
     return Trainer({"generator": generator, "discriminator": discriminator}, optimizers,
                    TrainSettings(steps=steps, batch=batch, checkpoint_every=checkpoint_every, seed=0, name="tiny gan",
-                                 workers=workers),
-                   state={"generator_ema": EMA(generator, half_life=3)})
+                                 workers=workers, batch_phases=batch_phases),
+                   device, averages={"generator": 3.0})
 
 
 def weights(trainer: Trainer) -> dict[str, torch.Tensor]:
     named = {f"{m}.{k}": v for m, module in trainer.modules.items() for k, v in module.state_dict().items()}
-    named.update({f"ema.{k}": v for k, v in trainer.state["generator_ema"].state_dict().items()})
+    named.update({f"ema.{k}": v for k, v in trainer.averages["generator"].state_dict().items()})
     return named
 
 

@@ -25,7 +25,7 @@ from pipeline import DataError
 from pipeline.io.arrays import load_png
 from pipeline.io.resize import resize_picture
 from pipeline.poses.dataset import DATASET_JSON, read_dataset_json
-from pipeline.training import KeyedDataset
+from pipeline.training import KeyedDataset, SampleKey
 
 
 class FaceSet:
@@ -99,7 +99,7 @@ class GanSamples(KeyedDataset):
         super().__init__(seed)
         self.faces, self.z_dim = faces, z_dim
 
-    def item(self, rng: np.random.Generator, index: int) -> tuple:
+    def item(self, rng: np.random.Generator, key: SampleKey) -> tuple:
         real, rendered, swapped = rng.integers(len(self.faces), size=3)
         cameras = self.faces.cameras
         return (self.faces.picture(real), cameras[real], rng.standard_normal(self.z_dim, dtype=np.float32),

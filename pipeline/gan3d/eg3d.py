@@ -4,8 +4,8 @@ One step: the discriminator's logistic loss on real images and on the generator'
 (lazy R1 on both halves of the real dual input every ``r1_every`` steps), then the
 generator's non-saturating loss through the updated discriminator, reusing the same
 forward pass of the generator (StyleGAN2 runs it twice; on a CPU one pass is a third
-of the step saved), then the optional density regulariser every ``density_every`` steps,
-then the EMA generator's update.
+of the step saved), then the optional density regulariser every ``density_every`` steps;
+the engine then updates the EMA generator (its half-life ``EG3DRecipe.ema_half_life``).
 
 - Generator pose conditioning: the conditioning camera is swapped for another dataset
   camera with a probability that ramps from 1 to ``swap_probability`` over ``swap_fade_steps``.
@@ -30,7 +30,7 @@ from pipeline.gan3d.augment import augment, Policy
 from pipeline.gan3d.data import GanBatch
 from pipeline.models.eg3d import DualDiscriminator, EG3DGenerator
 from pipeline.nn.gan import blur_images, discriminator_loss, fading_blur_sigma, generator_loss, r1_penalty
-from pipeline.training import EMA, Optimization, Schedule, Trainer
+from pipeline.training import Optimization, Schedule, Trainer
 
 GAN_BETAS = (0.0, 0.99)  # StyleGAN2's and EG3D's Adam
 
@@ -81,7 +81,7 @@ class EG3DRecipe:
         return (1.0 - ramp) + ramp * self.swap_probability
 
     def ema_half_life(self, step: int, batch: int) -> float:
-        """The EMA's half-life in steps after ``step`` steps of ``batch`` images."""
+        """The EMA generator's half-life in steps at step ``step`` of ``batch`` images."""
         images = self.ema_half_life_images
         if self.ema_rampup > 0:
             images = min(images, (step + 1) * batch * self.ema_rampup)
@@ -123,7 +123,7 @@ def density_smoothness(generator: EG3DGenerator, z: torch.Tensor, conditioning: 
 
 class EG3DStep:
     """``step(trainer, batch)`` for the engine; the trainer's modules are ``generator`` and
-    ``discriminator``, its state holds ``ema`` (an ``EMA`` of the generator)."""
+    ``discriminator``, and it averages the generator (``averages``, ``EG3DRecipe.ema_half_life``)."""
 
     def __init__(self, recipe: EG3DRecipe, batch: int):
         self.recipe, self.batch = recipe, batch
@@ -170,7 +170,5 @@ class EG3DStep:
             density = density_smoothness(generator, batch.z, conditioning, recipe.density_points, recipe.density_offset)
             trainer.descend("generator", density * (recipe.density_weight * recipe.density_every))
             losses["density"] = density.item()
-
-        trainer.state["ema"].update(generator, recipe.ema_half_life(step, self.batch))
         losses["total"] = losses["discriminator"] + losses["generator"]
         return losses

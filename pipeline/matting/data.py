@@ -24,7 +24,7 @@ from pipeline.matting.guidance import colour_guidance
 from pipeline.matting.trimap import (band_width, coarse_segmentation, coarse_trimap, trimap_classes, trimap_from_alpha,
                                      true_trimap_classes, UNKNOWN)
 from pipeline.models.matting import MattingBatch
-from pipeline.training import CropPhase, CropPlan, KeyedDataset
+from pipeline.training import CropPhase, CropPlan, KeyedDataset, SampleKey
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class BatchRecipe:
 
     @property
     def crops(self) -> CropPlan:
-        return CropPlan(self.batch, self.crop, self.early_crops)
+        return CropPlan(self.crop, self.early_crops)
 
 
 def _input_trimap(source: InMemory | OnDisk, k: int, alpha: np.ndarray, rng: np.random.Generator,
@@ -260,8 +260,8 @@ class MattingCrops(KeyedDataset):
         super().__init__(seed)
         self.source, self.recipe, self.crops = OnDisk(refs), recipe, recipe.crops
 
-    def item(self, rng: np.random.Generator, index: int) -> tuple[dict[str, np.ndarray], float]:
-        return training_example(self.source, rng, self.recipe, self.crops.at_index(index)), float(rng.uniform())
+    def item(self, rng: np.random.Generator, key: SampleKey) -> tuple[dict[str, np.ndarray], float]:
+        return training_example(self.source, rng, self.recipe, self.crops.at_step(key.step)), float(rng.uniform())
 
     def collate(self, items: list) -> MattingBatch:
         batch = to_batch(**{key: [e[key] for e, _ in items] for key in items[0][0]})

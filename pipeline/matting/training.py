@@ -36,6 +36,4 @@ class MattingObjective:
             losses |= adversarial_terms(trainer, real, fake, batch.mix, self.penalty_every)
             losses["total"] = losses["total"] + self.adversarial_weight * losses["adversarial"]
         trainer.descend("matting", losses["total"])
-        if "matting_ema" in trainer.state:
-            trainer.state["matting_ema"].update(model)
         return {name: float(value.detach()) for name, value in losses.items()}

@@ -22,7 +22,7 @@ from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.light.equirect import pixel_solid_angles
 from pipeline.light.pairs import Environment, load_environments
 from pipeline.light.tonemap import LUMINANCE, unpremultiply
-from pipeline.training import CropPlan, KeyedDataset
+from pipeline.training import CropPlan, KeyedDataset, SampleKey
 
 
 def light_scale(env: np.ndarray) -> float:
@@ -213,10 +213,10 @@ class RelightCrops(KeyedDataset):
         super().__init__(seed)
         self.refs, self.crops, self.intrinsics, self.fields = refs, crops, intrinsics, tuple(fields)
 
-    def item(self, rng: np.random.Generator, index: int) -> tuple[dict[str, np.ndarray], float]:
+    def item(self, rng: np.random.Generator, key: SampleKey) -> tuple[dict[str, np.ndarray], float]:
         k = int(rng.integers(len(self.refs)))
         ref = self.refs[k]
-        crop = self.crops.at_index(index)
+        crop = self.crops.at_step(key.step)
         y, x = _crop_origin(_read(ref.view["alpha"], WHOLE), crop, rng)
         arrays = load_fields(ref, (slice(y, y + crop), slice(x, x + crop)), self.fields, self.intrinsics, k)
         flip, mix = rng.uniform() < 0.5, rng.uniform()

@@ -27,7 +27,7 @@ from pipeline.nn.critic import CriticConfig
 from pipeline.nn.losses import angular_error, masked_l1, multiscale_gradient_l1
 from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import RelightBatch, RelightCrops, RelightSample, SampleRef, load_sample
-from pipeline.training import adversarial_terms, CropPhase, CropPlan, EMA, Trainer, history_summary
+from pipeline.training import adversarial_terms, CropPhase, CropPlan, Trainer, history_summary
 
 _LUMINANCE = torch.tensor(LUMINANCE, dtype=torch.float32).view(1, 3, 1, 1)
 
@@ -43,23 +43,8 @@ ALBEDO_FIELDS = ("image", "alpha", "normals", "albedo")
 SHADING_FIELDS = ("image", "alpha", "albedo", "diffuse", "specular", "target")
 
 
-def weight_average(name: str, net: torch.nn.Module, half_life: float) -> dict[str, EMA]:
-    """The state a relighting net's ``Trainer`` registers: with ``half_life`` > 0 (steps) an
-    exponential moving average of ``net``'s weights (``<name>_ema``), updated after each of its
-    steps and saved in its place (``trained_net``); else none."""
-    return {f"{name}_ema": EMA(net, half_life)} if half_life > 0 else {}
-
-
-def trained_net(trainer: Trainer, name: str) -> torch.nn.Module:
-    """What a relighting stage saves: the weight average where one is registered, else the net."""
-    average = trainer.state.get(f"{name}_ema")
-    return average.module if average is not None else trainer.modules[name]
-
-
 def _descend(trainer: Trainer, name: str, losses: dict[str, torch.Tensor]) -> dict[str, float]:
     trainer.descend(name, losses["total"])
-    if (average := trainer.state.get(f"{name}_ema")) is not None:
-        average.update(trainer.modules[name])
     return {key: float(value.detach()) for key, value in losses.items()}
 
 
@@ -176,7 +161,7 @@ def fit_net(trainer: Trainer, step: Callable, fields: tuple[str, ...], refs: lis
     to ``work`` first, see ``write_intrinsics``)."""
     folder = work / f"intrinsics-rank{distributed.rank()}"  # each process its own: no two write one file
     intrinsics = write_intrinsics(refs, chain, folder, light_maps) if chain is not None else None
-    crops = CropPlan(trainer.settings.batch, crop, tuple(early_crops))
+    crops = CropPlan(crop, tuple(early_crops))
     resumed = trainer.fit(RelightCrops(refs, crops, seed, intrinsics, fields), step, work, tag, log_history)
     curve, finals = history_summary(work)
     return NetRun(refs, intrinsics, resumed, curve, finals, crops.pixel_share(trainer.settings.steps))

@@ -1,5 +1,4 @@
-"""What the three relighting training sections (geometry, albedo, shading) share, and the warm-up
-check that the matting section takes too. Not a section."""
+"""What the three relighting training sections (geometry, albedo, shading) share. Not a section."""
 
 from __future__ import annotations
 
@@ -12,14 +11,6 @@ from pipeline.training import CropPhase, Schedule
 from pipeline.schema.base import check_early_crops, check_model_and_crop
 
 Intrinsics = Literal["predicted", "true"]
-
-
-def check_warmup(schedule: Schedule, steps: int) -> None:
-    """The rate's warm-up ends before the last step (else the rate never reaches its value).
-    Raises ValueError for pydantic."""
-    if schedule.warmup >= steps:
-        raise ValueError(f"schedule.warmup ({schedule.warmup}) must end before steps ({steps}): "
-                         "the rate would never reach learning_rate")
 
 
 class RelightTrainParams(Section):
@@ -41,5 +32,5 @@ class RelightTrainParams(Section):
     def _model_fits_crop(self) -> RelightTrainParams:
         check_model_and_crop(self.model, self.crop)
         check_early_crops(self.model, self.early_crops, self.crop, self.steps)
-        check_warmup(self.schedule, self.steps)
+        self.schedule.check(self.steps)
         return self

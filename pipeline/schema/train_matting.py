@@ -8,7 +8,6 @@ from pipeline.config import Section
 from pipeline.training import CropPhase, Precision, Schedule
 from pipeline.models.matting import MattingConfig
 from pipeline.schema.base import check_early_crops, check_model_and_crop
-from pipeline.schema.relighting import check_warmup
 
 
 class TrainMattingParams(Section):
@@ -44,7 +43,7 @@ class TrainMattingParams(Section):
     def _model_fits_crop(self) -> TrainMattingParams:
         check_model_and_crop(self.model, self.crop)
         check_early_crops(self.model, self.early_crops, self.crop, self.steps)
-        check_warmup(self.schedule, self.steps)
+        self.schedule.check(self.steps)
         return self
 
 

@@ -2,6 +2,7 @@
 recipe's ramps, one real step, and a resume that reaches the weights of an uninterrupted run."""
 
 import json
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from pipeline.io.arrays import save_png
 from pipeline.models import checkpoint
 from pipeline.poses.fit import mirror_label
 from pipeline.render.rays import camera_rays
-from pipeline.training import EMA, STATE_FILE, Trainer, TrainSettings
+from pipeline.training import SampleKey, STATE_FILE, Trainer, TrainSettings
 from tests.conftest import ROOT
 
 
@@ -71,14 +72,14 @@ def test_samples_depend_only_on_the_seed_and_their_index(tmp_path):
     write_dataset(tmp_path)
     faces = FaceSet(tmp_path, 16)
     samples = GanSamples(faces, z_dim=8, seed=3)
-    batch = samples.collate([samples[i] for i in (5, 2)])
-    again = samples.collate([samples[2]])
+    batch = samples.collate([samples[SampleKey(i, 0)] for i in (5, 2)])
+    again = samples.collate([samples[SampleKey(2, 0)]])
     assert batch.real.shape == (2, 3, 16, 16) and batch.z.shape == (2, 8) and batch.cameras.shape == (2, 25)
     assert -1 <= batch.real.min() and batch.real.max() <= 1
     assert torch.equal(batch.real[1], again.real[0]) and torch.equal(batch.z[1], again.z[0])
     lazy = GanSamples(FaceSet(tmp_path, 16, preload=False), z_dim=8, seed=3)
-    assert torch.equal(lazy.collate([lazy[2]]).real, again.real)
-    other = GanSamples(faces, z_dim=8, seed=4).collate([GanSamples(faces, z_dim=8, seed=4)[2]])
+    assert torch.equal(lazy.collate([lazy[SampleKey(2, 0)]]).real, again.real)
+    other = GanSamples(faces, z_dim=8, seed=4).collate([GanSamples(faces, z_dim=8, seed=4)[SampleKey(2, 0)]])
     assert not torch.equal(other.z, again.z)
     assert (batch.real_cameras[:, None] == torch.from_numpy(faces.cameras)).all(-1).any(-1).all()  # the dataset's own
 
@@ -142,16 +143,16 @@ def tiny_setup(tmp_path, steps: int):
     params = load_params(ROOT / "params.yaml", profile="tiny").section("train_eg3d")
     torch.manual_seed(0)
     generator, discriminator = params.model.build(), params.discriminator.build()
-    ema = EMA(generator, 1.0)
     settings = TrainSettings(steps, params.batch, params.checkpoint_every, 0, "eg3d")
     trainer = Trainer({"generator": generator, "discriminator": discriminator},
-                      eg3d_optimizers(generator, discriminator, params.recipe), settings, state={"ema": ema})
+                      eg3d_optimizers(generator, discriminator, params.recipe), settings,
+                      averages={"generator": partial(params.recipe.ema_half_life, batch=params.batch)})
     faces = FaceSet(tmp_path / "data", params.model.output_resolution)
     return trainer, GanSamples(faces, params.model.z_dim, 0), EG3DStep(params.recipe, params.batch)
 
 
 def all_weights(trainer: Trainer) -> dict[str, torch.Tensor]:
-    modules = {**trainer.modules, "ema": trainer.state["ema"].module}
+    modules = {**trainer.modules, "ema": trainer.trained("generator")}
     return {f"{name}.{key}": value for name, module in modules.items() for key, value in module.state_dict().items()}
 
 

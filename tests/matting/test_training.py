@@ -10,7 +10,7 @@ from pipeline.matting.data import (BatchRecipe, InMemory, MattingCrops, MattingS
 from pipeline.matting.trimap import coarse_segmentation, coarse_trimap, trimap_from_alpha
 from pipeline.matting.training import CRITIC, MattingObjective
 from pipeline.models import checkpoint
-from pipeline.training import HISTORY_FILE, KeyedDataset, Trainer, TrainSettings, adam
+from pipeline.training import HISTORY_FILE, KeyedDataset, SampleKey, Trainer, TrainSettings, adam
 from pipeline.models.matting import MattingConfig, MattingLossWeights, MattingNet, matting_losses
 from tests.matting.test_trimap import soft_disc
 
@@ -37,7 +37,7 @@ class ToyCrops(KeyedDataset):
         super().__init__(seed)
         self.samples, self.recipe = samples, recipe
 
-    def item(self, rng, index):
+    def item(self, rng, key):
         return training_example(InMemory(self.samples), rng, self.recipe, self.recipe.crop), float(rng.uniform())
 
     collate = MattingCrops.collate
@@ -69,8 +69,8 @@ def test_batches_are_consistent_composites():
 
 def test_keyed_items_do_not_depend_on_the_order_they_are_read_in():
     data = ToyCrops(toy_samples())
-    first = [data[i][0]["images"] for i in (3, 1, 2)]
-    again = [data[i][0]["images"] for i in (1, 2, 3)]
+    first = [data[SampleKey(i, 0)][0]["images"] for i in (3, 1, 2)]
+    again = [data[SampleKey(i, 0)][0]["images"] for i in (1, 2, 3)]
     np.testing.assert_array_equal(first[0], again[2])
     assert not np.array_equal(first[1], first[2])
 

@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.io.manifest import MANIFEST, read_table
 from pipeline.relighting.data import RelightCrops, light_scale, load_sample, load_samples, matted_input, sample_refs
-from pipeline.training import CropPhase, CropPlan
+from pipeline.training import CropPhase, CropPlan, SampleKey
 
 
 def test_light_scale_of_a_constant_map():
@@ -36,8 +36,8 @@ def test_mirrored_crops_flip_the_normals(relit_dataset):
     refs = sample_refs(relit_dataset["relight"], relit_dataset["lightstage"], relit_dataset["lightmaps"], "train")
     samples = [load_sample(ref) for ref in refs]
     size = samples[0].alpha.shape[0]
-    crops = RelightCrops(refs, CropPlan(16, size), seed=0)
-    batch = crops.collate([crops[i] for i in range(16)])
+    crops = RelightCrops(refs, CropPlan(size), seed=0)
+    batch = crops.collate([crops[SampleKey(i, 0)] for i in range(16)])
     mirrored = 0
     for index in range(16):
         image = batch.image[index].permute(1, 2, 0).numpy()
@@ -64,5 +64,6 @@ def test_a_crop_reads_the_window_of_the_whole_sample(relit_dataset):
 
 def test_early_phases_read_smaller_crops(relit_dataset):
     refs = sample_refs(relit_dataset["relight"], relit_dataset["lightstage"], relit_dataset["lightmaps"], "train")
-    crops = RelightCrops(refs, CropPlan(batch=2, crop=16, early=(CropPhase(steps=1, crop=8),)), seed=0)
-    assert [crops[i][0]["image"].shape[:2] for i in range(4)] == [(8, 8), (8, 8), (16, 16), (16, 16)]
+    crops = RelightCrops(refs, CropPlan(crop=16, early=(CropPhase(steps=1, crop=8),)), seed=0)
+    keys = [SampleKey(0, 0), SampleKey(1, 0), SampleKey(2, 1), SampleKey(3, 1)]
+    assert [crops[key][0]["image"].shape[:2] for key in keys] == [(8, 8), (8, 8), (16, 16), (16, 16)]

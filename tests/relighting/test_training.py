@@ -14,7 +14,7 @@ from pipeline.relighting.chain import RelightingChain
 from pipeline.relighting.data import load_sample, load_samples, sample_refs
 from pipeline.relighting.evaluation import sh_relight
 from pipeline.relighting.training import (GEOMETRY_FIELDS, SHADING_FIELDS, ShadingWeights, fit_net, geometry_step, shading_step,
-                                          trained_net, weight_average, write_intrinsics)
+                                          write_intrinsics)
 from pipeline.training import Trainer, TrainSettings, adam
 
 SMALL = ((8, 16), 16, True)  # widths, bottleneck, norm
@@ -45,13 +45,14 @@ def test_geometry_loss_falls(refs, tmp_path):
 
 
 def test_the_saved_net_is_the_weight_average(refs, tmp_path):
-    """With ``ema_half_life`` > 0 a relighting stage saves the moving average of its net's weights
-    after every step (the averaging redone here by hand), not the last weights; with 0 the net."""
+    """With ``ema_half_life`` > 0 a relighting stage's trainer averages its net's weights after
+    every step (the averaging redone here by hand) and it saves the average, not the last
+    weights; with 0 the net."""
     torch.manual_seed(0)
     net = GeometryConfig(*SMALL).build()
     start = [p.detach().clone() for p in net.parameters()]
     trainer = Trainer({"geometry": net}, {"geometry": adam(net, 3e-3)}, TrainSettings(6, 4, 20, 0, "test"),
-                      state=weight_average("geometry", net, half_life=2.0))
+                      averages={"geometry": 2.0})
     after_steps = []
 
     def step(trainer, batch):
@@ -63,14 +64,14 @@ def test_the_saved_net_is_the_weight_average(refs, tmp_path):
     expected, keep = start, 0.5 ** (1 / 2.0)
     for weights in after_steps:
         expected = [torch.lerp(a, w, 1 - keep) for a, w in zip(expected, weights)]
-    saved = list(trained_net(trainer, "geometry").parameters())
+    saved = list(trainer.trained("geometry").parameters())
     for average, manual, last in zip(saved, expected, net.parameters()):
         torch.testing.assert_close(average, manual)
     assert max(float((a - b).detach().abs().max()) for a, b in zip(saved, net.parameters())) > 1e-3  # not the last weights
     plain = GeometryConfig(*SMALL).build()
-    assert weight_average("geometry", plain, 0.0) == {}
-    assert trained_net(Trainer({"geometry": plain}, {"geometry": adam(plain, 3e-3)}, TrainSettings(1, 4, 1, 0, "t")),
-                       "geometry") is plain
+    unaveraged = Trainer({"geometry": plain}, {"geometry": adam(plain, 3e-3)}, TrainSettings(1, 4, 1, 0, "t"),
+                         averages={"geometry": 0.0})
+    assert unaveraged.averages == {} and unaveraged.trained("geometry") is plain
 
 
 def test_predicted_intrinsics_are_what_the_net_predicts(refs, tmp_path):
