@@ -30,7 +30,7 @@ from pipeline.gan3d.augment import augment, Policy
 from pipeline.gan3d.data import GanBatch
 from pipeline.models.eg3d import DualDiscriminator, EG3DGenerator
 from pipeline.nn.gan import blur_images, discriminator_loss, fading_blur_sigma, generator_loss, r1_penalty
-from pipeline.training import Optimization, Schedule, Trainer
+from pipeline.training import Optimization, phase_at, Schedule, Trainer
 
 GAN_BETAS = (0.0, 0.99)  # StyleGAN2's and EG3D's Adam
 
@@ -69,12 +69,8 @@ class EG3DRecipe:
     rendering: tuple[RenderPhase, ...] = ()  # early phases, then the config's neural_resolution
 
     def resolution_at(self, step: int, final: int) -> int:
-        end = 0
-        for phase in self.rendering:
-            end += phase.steps
-            if step < end:
-                return phase.resolution
-        return final
+        phase, _ = phase_at(self.rendering, step)
+        return final if phase is None else phase.resolution
 
     def swap_probability_at(self, step: int) -> float:
         ramp = min(step / self.swap_fade_steps, 1.0) if self.swap_fade_steps > 0 else 1.0
