@@ -6,7 +6,7 @@ relights a photograph with the trained models (``--models``, default
 data/models: matting, geometry, albedo, shading, as ``make repro`` writes them),
 on the device ``--device`` or ``LIGHTSTAGE_DEVICE`` names (pipeline/device.py).
 
-    lightstage sample --model data/models/eg3d --seeds 0-7 [--yaw -30,0,30] [--pitch 0] -o grid.png [--turntable out.mp4]
+    lightstage sample --model data/models/eg3d|pigan --seeds 0-7 [--yaw -30,0,30] [--pitch 0] -o grid.png [--turntable out.mp4]
 
 draws heads from a trained 3D-aware generator: a grid of seeds by yaw, and a turntable of
 the first seed orbiting with its conditioning pose fixed.
@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     add_options(relight)
     sample = commands.add_parser("sample", help="heads from a trained 3D-aware generator: a grid of seeds by yaw, a turntable")
     sample.add_argument("--model", type=Path, default=Path("data/models/eg3d"),
-                        help="a generator file, or a training stage's folder (its generator.pt)")
+                        help="a generator file (EG3D's or pi-GAN's), or a training stage's folder (its generator.pt): "
+                             "data/models/eg3d, data/models/pigan")
     sample.add_argument("--seeds", type=seed_list, default=seed_list("0-7"), help="seeds, e.g. 0-7 or 1,4,9 (rows)")
     sample.add_argument("--yaw", type=angle_list, default=angle_list("-30,-15,0,15,30"),
                         help="degrees, comma-separated (columns); positive moves the camera to the subject's left")
@@ -140,11 +141,10 @@ def relight_command(args: argparse.Namespace) -> None:
 
 
 def sample_command(args: argparse.Namespace) -> None:
+    from pipeline.gan3d.generators import load_generator
     from pipeline.gan3d.sample import sample_grid, turntable
     from pipeline.io.arrays import save_png
     from pipeline.io.video import write_video
-    from pipeline.models import checkpoint
-    from pipeline.models.eg3d import EG3DConfig
 
     if args.output is None and args.turntable is None:
         raise DataError("nothing to write: give -o GRID.png, --turntable VIDEO.mp4 or both")
@@ -152,7 +152,7 @@ def sample_command(args: argparse.Namespace) -> None:
         raise DataError(f"--truncation {args.truncation}: psi is between 0 and 1")
     execution = configure_from(args.device, args.threads)
     path = args.model / "generator.pt" if args.model.is_dir() else args.model
-    generator, payload = checkpoint.load_model(path, EG3DConfig, execution.device)
+    generator, payload = load_generator(path, execution.device)
     if args.output is not None:
         save_png(args.output, sample_grid(generator, args.seeds, args.yaw, args.pitch, args.truncation, args.scale))
         print(f"lightstage sample: wrote {args.output} ({len(args.seeds)} seeds x {len(args.yaw)} yaws, "

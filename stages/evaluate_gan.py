@@ -1,10 +1,11 @@
-"""Stage ``evaluate_gan``: every trained 3D-aware generator against the real faces, one table.
+"""Stage ``evaluate_gan``: every trained 3D-aware generator (EG3D, pi-GAN) against the real faces, one table.
 
 The real images (``evaluate_gan.images`` of the dataset, drawn at random) are split in two:
 the reference half, which everything is compared with, and the other half, the baseline
 of real against real: the floor a perfect generator would reach at this n. Each generator
 makes as many images as the reference half, each z rendered from a camera drawn from the
-dataset's and conditioned on it (EG3D's protocol), deterministic rendering, no truncation,
+dataset's and conditioned on it (EG3D's protocol; pi-GAN takes no conditioning) through the
+generators' one interface (``pipeline.gan3d.sample``), deterministic rendering, no truncation,
 and so does the same network at initialisation (the ceiling). Scores: FID and KID on
 Inception features, SWD per Laplacian level (``pipeline.metrics.gan``), all at the
 dataset's resolution. The FID/KID curve over training (kimg) scores the run's snapshots.
@@ -12,7 +13,7 @@ dataset's resolution. The FID/KID curve over training (kimg) scores the run's sn
 Multi-view consistency (``pipeline.metrics.multiview``): heads seen from yaw -a and +a, the
 conditioning fixed at the frontal camera; the left view reprojected into the right with the
 rendered depth, the mean absolute error (in [0, 1] pixel units) over co-visible pixels, for
-the super-resolved image and the raw rendering, beside the same error between different
+the super-resolved image and the raw rendering (for pi-GAN the same picture), beside the same error between different
 heads (what "unrelated" measures) and the co-visible share.
 
 Pose accuracy and identity (``pipeline.metrics.faces``, dlib; pictures upsampled to 256 px
@@ -33,6 +34,7 @@ from tqdm import tqdm
 
 from pipeline import DataError
 from pipeline.gan3d.data import FaceSet, from_signed
+from pipeline.gan3d.generators import load_generator
 from pipeline.gan3d.sample import render_conditioned, view_pair
 from pipeline.io.arrays import save_png
 from pipeline.io.resize import resize_picture
@@ -40,16 +42,15 @@ from pipeline.io.sheet import grid, label
 from pipeline.metrics.faces import identity_scores, pose_errors
 from pipeline.metrics.gan import frechet_distance, Inception, kernel_distance, swd
 from pipeline.metrics.multiview import consistency_error
-from pipeline.models import checkpoint
-from pipeline.models.eg3d import EG3DConfig
 from pipeline.schema.evaluate_gan import EvaluateGanParams
 from pipeline.seeds import rng_for
 from pipeline.stage import StageContext, StageResult, stage_main
 
-INPUTS = ("dataset", "eg3d")
+INPUTS = ("dataset", "eg3d", "pigan")
 OUTPUTS = ("report",)
 TEMPLATE = "template.json"  # the poses stage's landmark template, in the dataset folder
-GENERATORS = {"eg3d": (EG3DConfig, "generator.pt")}  # input name -> its config class and model file (snapshots beside)
+GENERATORS = ("eg3d", "pigan")  # inputs: model folders with generator.pt and snapshots/ (pipeline.gan3d.snapshots)
+MODEL_FILE = "generator.pt"
 
 
 class Scorer:
@@ -76,7 +77,7 @@ def generate(generator: torch.nn.Module, faces: FaceSet, count: int, seed: int, 
     the same z and cameras for any generator."""
     rng = rng_for(seed, "evaluate-gan-fakes")
     cameras = torch.from_numpy(faces.cameras[rng.integers(len(faces), size=count)])
-    z = torch.from_numpy(rng.standard_normal((count, generator.config.z_dim))).float()
+    z = torch.from_numpy(rng.standard_normal((count, generator.z_dim))).float()
     pictures = render_conditioned(generator, z, cameras, batch=batch)
     side = faces.resolution
     if pictures.shape[1] != side:
@@ -86,7 +87,7 @@ def generate(generator: torch.nn.Module, faces: FaceSet, count: int, seed: int, 
 
 def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int, resolution: int) -> dict[str, float]:
     z = torch.from_numpy(rng_for(seed, "evaluate-gan-multiview").standard_normal((cfg.multiview_heads,
-                                                                                  generator.config.z_dim))).float()
+                                                                                  generator.z_dim))).float()
     left, right, camera_left, camera_right = view_pair(generator, z, cfg.multiview_yaw, cfg.batch)
     unit = lambda x: (x.clamp(-1, 1) + 1) / 2  # noqa: E731
     cams = (camera_left.expand(len(z), -1), camera_right.expand(len(z), -1))
@@ -118,10 +119,10 @@ def curve_snapshots(folder: Path, points: int) -> list[Path]:
     return [snapshots[k] for k in sorted(picks)]
 
 
-def evaluate_generator(name: str, config_class: type, path: Path, faces: FaceSet, scorer: Scorer, template: np.ndarray,
+def evaluate_generator(name: str, path: Path, faces: FaceSet, scorer: Scorer, template: np.ndarray,
                        cfg: EvaluateGanParams, seed: int, device: str) -> tuple[dict, list, list]:
     """One generator's rows of the table (``name`` and ``name_init``), its preview rows and its curve points."""
-    generator, payload = checkpoint.load_model(path, config_class, device)
+    generator, payload = load_generator(path, device)
     half = cfg.images // 2
     fakes, cameras = generate(generator, faces, half, seed, cfg.batch)
     torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
@@ -137,7 +138,7 @@ def evaluate_generator(name: str, config_class: type, path: Path, faces: FaceSet
     curve = []
     for snapshot_path in tqdm(curve_snapshots(path.parent / "snapshots", cfg.curve_points), desc=f"{name} curve",
                               unit="snapshot"):
-        snapshot, info = checkpoint.load_model(snapshot_path, config_class, device)
+        snapshot, info = load_generator(snapshot_path, device)
         pictures = generate(snapshot, faces, min(cfg.curve_images, half), seed, cfg.batch)[0]
         curve.append({"generator": name, "kimg": float(info["kimg"]),
                       **scorer(pictures, snapshot_path.stem, with_swd=False)})
@@ -164,9 +165,9 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                             **identity_scores(list(other[:cfg.multiview_heads]),
                                               [p[:, ::-1] for p in other[:cfg.multiview_heads]])}}
     rows, curve = [[label(enlarged(p), "real") for p in other[:cfg.grid_images]]], []
-    for name, (config_class, model_file) in GENERATORS.items():
-        scores, pictures, points = evaluate_generator(name, config_class, inputs[name] / model_file, faces, scorer,
-                                                      template, cfg, seed, device)
+    for name in GENERATORS:
+        scores, pictures, points = evaluate_generator(name, inputs[name] / MODEL_FILE, faces, scorer, template, cfg,
+                                                      seed, device)
         table.update(scores)
         rows += pictures
         curve += points

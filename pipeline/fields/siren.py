@@ -32,6 +32,8 @@ class Modulation(NamedTuple):
 
 @dataclass(frozen=True)
 class SirenConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     layers: int = 8  # FiLM layers before the heads (pi-GAN: 8)
     width: int = 256  # (pi-GAN: 256)
     box_warp: float = 0.24  # points are scaled by 2 / box_warp before the first layer (pi-GAN's UniformBoxWarp)
@@ -82,6 +84,8 @@ class SirenField(nn.Module):
 class SirenMappingConfig:
     """pi-GAN's mapping network: z -> ``hidden_layers`` x (Linear, LeakyReLU 0.2) -> the field's
     frequencies and phase shifts, ``(layers + 1) x width`` each."""
+
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
 
     z_dim: int = 256
     hidden: int = 256

@@ -24,9 +24,12 @@ from pipeline.render.volume import VolumeConfig, render_rays
 
 @dataclass(frozen=True)
 class PiganConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     mapping: SirenMappingConfig = dataclasses.field(default_factory=SirenMappingConfig)
     field: SirenConfig = dataclasses.field(default_factory=SirenConfig)
     volume: VolumeConfig = dataclasses.field(default_factory=lambda: VolumeConfig(coarse_samples=12, fine_samples=12))
+    resolution: int = 64  # the side of pictures rendered for people and evaluation (training follows its curriculum)
 
     def __post_init__(self):
         if (self.mapping.layers, self.mapping.width) != (self.field.layers, self.field.width):
@@ -57,6 +60,11 @@ class Generated(NamedTuple):
     image: torch.Tensor  # (N, 3, R, R) in [-1, 1]
     depth: torch.Tensor  # (N, 1, R, R) expected depth along each pixel's ray
 
+    @property
+    def raw(self) -> torch.Tensor:
+        """The rendering itself (EG3D's raw image is the rendering before super-resolution; pi-GAN has none)."""
+        return self.image
+
 
 class PiganGenerator(nn.Module):
     def __init__(self, config: PiganConfig):
@@ -64,20 +72,46 @@ class PiganGenerator(nn.Module):
         self.config = config
         self.mapping = config.mapping.build()
         self.field = config.field.build()
+        self._mean: Modulation | None = None  # the mean modulation truncation pulls towards (computed when first asked)
+
+    @property
+    def z_dim(self) -> int:
+        return self.config.mapping.z_dim
+
+    @torch.no_grad()
+    def views(self, z: torch.Tensor, cameras: torch.Tensor, conditioning: torch.Tensor | None = None,
+              truncation: float = 1.0) -> Generated:
+        """What every 3D-aware generator answers (``pipeline.gan3d.sample``): the heads of ``z`` from
+        ``cameras`` at ``config.resolution``, deterministic, without density noise. pi-GAN has no
+        conditioning (ignored); ``truncation`` psi pulls frequencies and phase shifts towards their
+        mean over z (computed once, ``mean_modulation``)."""
+        modulation = self.mapping(z)
+        if truncation < 1.0:
+            if self._mean is None:
+                self._mean = mean_modulation(self, count=4096)
+            modulation = Modulation(*(m + truncation * (x - m) for x, m in zip(modulation, self._mean)))
+        return self.render(modulation, cameras, self.config.resolution, deterministic=True)
+
+    def train(self, mode: bool = True) -> PiganGenerator:
+        self._mean = None  # the weights will change
+        return super().train(mode)
 
     def forward(self, z: torch.Tensor, cameras: torch.Tensor, resolution: int, density_noise: float = 0.0,
-                generator: torch.Generator | None = None, deterministic: bool = False) -> Generated:
+                generator: torch.Generator | None = None, deterministic: bool = False,
+                volume: VolumeConfig | None = None) -> Generated:
         """Pictures of the heads of ``z`` (N, z_dim) seen from ``cameras`` (N, 25), ``resolution`` pixels
         square. ``generator`` draws the depth samples and the density noise; ``deterministic``: bin
-        centres and even quantiles instead of random depths (evaluation)."""
-        return self.render(self.mapping(z), cameras, resolution, density_noise, generator, deterministic)
+        centres and even quantiles instead of random depths (evaluation); ``volume``: other samples
+        per ray than the config's (a curriculum's phase)."""
+        return self.render(self.mapping(z), cameras, resolution, density_noise, generator, deterministic, volume)
 
     def render(self, modulation: Modulation, cameras: torch.Tensor, resolution: int, density_noise: float = 0.0,
-               generator: torch.Generator | None = None, deterministic: bool = False) -> Generated:
+               generator: torch.Generator | None = None, deterministic: bool = False,
+               volume: VolumeConfig | None = None) -> Generated:
         """As ``forward``, from frequencies and phase shifts (inversion optimises these directly)."""
         n = len(cameras)
         rendered = render_rays(NoisyDensity(self.field, density_noise, generator), modulation,
-                               camera_rays(cameras, resolution), self.config.volume, generator, deterministic)
+                               camera_rays(cameras, resolution), volume or self.config.volume, generator, deterministic)
         image = rendered.features.transpose(1, 2).reshape(n, -1, resolution, resolution) * 2.0 - 1.0
         return Generated(image=image, depth=rendered.depth.transpose(1, 2).reshape(n, 1, resolution, resolution))
 

@@ -55,6 +55,8 @@ class ResidualCoordBlock(nn.Module):
 
 @dataclass(frozen=True)
 class PiganDiscriminatorConfig:
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
     max_resolution: int = 128  # the largest picture side it takes (a power of two)
     channel_base: int = 8192  # width at resolution r: min(channel_base / r, channel_max)
     channel_max: int = 400  # (pi-GAN's widest layers have 400 channels)

@@ -1,10 +1,15 @@
 """Pictures of a trained 3D-aware generator: grids of seeds by yaw, and turntables.
 
+Every generator (EG3D, pi-GAN) answers ``views(z, cameras, conditioning, truncation)``: the
+heads of z (N, z_dim) seen from cameras (N, 25), rendered deterministically (bin centres,
+evenly spaced importance quantiles) and without noise inputs, as a ``Generated`` with
+``image`` in [-1, 1], ``raw`` (the rendering before any super-resolution) and ``depth``; and
+``z_dim``. A generator without conditioning (pi-GAN) ignores it.
+
 A seed's z is ``numpy.random.default_rng(seed).standard_normal(z_dim)``, so seed 3 is the
 same head in every grid, turntable and evaluation. The conditioning camera is held at the
 frontal pose while the rendering camera moves (EG3D's inference rule: the conditioning
-carries pose-correlated attributes, the camera carries the view). Rendering is
-deterministic (bin centres, evenly spaced importance quantiles) and without noise inputs.
+carries pose-correlated attributes, the camera carries the view).
 """
 
 from __future__ import annotations
@@ -35,22 +40,22 @@ def render_views(generator: torch.nn.Module, z: torch.Tensor, views: torch.Tenso
     """Every z (S, z_dim) from every camera (K, 25), conditioned on the frontal camera:
     uint8 pictures (S, K, R, R, 3)."""
     device = next(generator.parameters()).device
+    z, views = z.to(device), views.to(device)
     frontal = cameras([0.0]).to(device)
-    ws = generator.mapping(z.to(device), frontal.expand(len(z), -1), truncation)
     pairs = [(i, k) for i in range(len(z)) for k in range(len(views))]
     pictures = []
     for start in range(0, len(pairs), batch):
         chunk = pairs[start:start + batch]
-        w = ws[[i for i, _ in chunk]]
-        c = views.to(device)[[k for _, k in chunk]]
-        pictures.append(from_signed(generator.synthesis(w, c, deterministic=True, use_noise=False).image))
+        c = views[[k for _, k in chunk]]
+        out = generator.views(z[[i for i, _ in chunk]], c, frontal.expand(len(chunk), -1), truncation)
+        pictures.append(from_signed(out.image))
     return np.concatenate(pictures).reshape(len(z), len(views), *pictures[0].shape[1:])
 
 
 def sample_grid(generator: torch.nn.Module, seeds: list[int], yaws=GRID_YAWS, pitch: float = 0.0,
                 truncation: float = 1.0, scale: int = 1) -> np.ndarray:
     """A picture: one row per seed, one column per yaw, labelled; pixels repeated ``scale`` times."""
-    pictures = render_views(generator, seed_latents(seeds, generator.config.z_dim), cameras(yaws, pitch), truncation)
+    pictures = render_views(generator, seed_latents(seeds, generator.z_dim), cameras(yaws, pitch), truncation)
     pictures = pictures.repeat(scale, axis=2).repeat(scale, axis=3)
     return grid([[label(p, f"seed {s} yaw {y:+.0f}") for p, y in zip(row, yaws)] for s, row in zip(seeds, pictures)])
 
@@ -62,7 +67,7 @@ def turntable(generator: torch.nn.Module, seed: int, frames: int, yaw_range: flo
     t = np.linspace(0.0, 2 * np.pi, frames, endpoint=False)
     views = [camera_label(orbit_camera(np.radians(yaw_range * np.sin(a)), np.radians(pitch + pitch_range * np.cos(a))))
              for a in t]
-    z = seed_latents([seed], generator.config.z_dim)
+    z = seed_latents([seed], generator.z_dim)
     return render_views(generator, z, torch.from_numpy(np.stack(views)).float(), truncation)[0]
 
 
@@ -75,23 +80,22 @@ def render_conditioned(generator: torch.nn.Module, z: torch.Tensor, views: torch
     pictures = []
     for start in range(0, len(z), batch):
         c = views[start:start + batch].to(device)
-        ws = generator.mapping(z[start:start + batch].to(device), c, truncation)
-        pictures.append(from_signed(generator.synthesis(ws, c, deterministic=True, use_noise=False).image))
+        pictures.append(from_signed(generator.views(z[start:start + batch].to(device), c, c, truncation).image))
     return np.concatenate(pictures)
 
 
 @torch.no_grad()
 def view_pair(generator: torch.nn.Module, z: torch.Tensor, yaw: float, batch: int = 16) -> tuple:
     """Each z (N, z_dim) seen from yaw -``yaw`` and +``yaw`` degrees, conditioned on the frontal
-    camera: two ``Generated`` (image, raw, depth, features) and the two cameras (1, 25)."""
+    camera: two ``Generated`` (image, raw and depth, concatenated over the batches) and the two
+    cameras (1, 25)."""
     device = next(generator.parameters()).device
     frontal, left, right = (cameras([angle]).to(device) for angle in (0.0, -yaw, yaw))
     views = {id(left): [], id(right): []}
     for start in range(0, len(z), batch):
         chunk = z[start:start + batch].to(device)
-        ws = generator.mapping(chunk, frontal.expand(len(chunk), -1))
         for camera in (left, right):
-            views[id(camera)].append(generator.synthesis(ws, camera.expand(len(chunk), -1), deterministic=True,
-                                                         use_noise=False))
+            views[id(camera)].append(generator.views(chunk, camera.expand(len(chunk), -1),
+                                                     frontal.expand(len(chunk), -1)))
     joined = [type(parts[0])(*(torch.cat(field) for field in zip(*parts))) for parts in views.values()]
     return joined[0], joined[1], left, right

@@ -77,6 +77,19 @@ class EG3DGenerator(nn.Module):
         image = self.backbone(ws[:, :self.backbone.num_ws], use_noise)
         return image.reshape(image.shape[0], 3, self.config.triplane.channels, *image.shape[2:])
 
+    @property
+    def z_dim(self) -> int:
+        return self.config.z_dim
+
+    @torch.no_grad()
+    def views(self, z: torch.Tensor, cameras: torch.Tensor, conditioning: torch.Tensor | None = None,
+              truncation: float = 1.0) -> Generated:
+        """What every 3D-aware generator answers (``pipeline.gan3d.sample``): the heads of ``z`` from
+        ``cameras``, conditioned on ``conditioning`` (default: the cameras themselves), with
+        truncation ``psi``, rendered deterministically without noise inputs."""
+        ws = self.mapping(z, cameras if conditioning is None else conditioning, truncation)
+        return self.synthesis(ws, cameras, deterministic=True, use_noise=False)
+
     def synthesis(self, ws: torch.Tensor, cameras: torch.Tensor, generator: torch.Generator | None = None,
                   neural_resolution: int | None = None, deterministic: bool = False, use_noise: bool = True) -> Generated:
         """Images of ``ws`` seen from ``cameras`` (N, 25), rendered at ``neural_resolution`` rays per

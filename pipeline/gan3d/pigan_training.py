@@ -1,0 +1,203 @@
+"""pi-GAN's training recipe on the engine (Chan et al. 2021; ``reference/SYSTEMS.md``, section 4).
+
+A curriculum of phases, each (steps, resolution, batch, the two rates, samples per ray,
+fade steps), read at every step through the engine's ``phase_at``: the batch through
+``TrainSettings.batch_phases``, the rates through each optimiser's schedule (``PhaseRates``),
+the rest by the step itself, so a resume lands in the right phase and the right point of
+its fade. The last phase holds to the end of training, however long it runs (the public
+release's curriculum raises ``KeyError`` there).
+
+One step: the generator renders fakes at the phase's resolution, samples per ray and
+density noise (Gaussian on the raw density, its standard deviation falling linearly from
+``density_noise`` to 0 over ``density_noise_steps``: pi-GAN's ``nerf_noise``); the
+discriminator's logistic loss on reals (brought down to that resolution) and the detached
+fakes, with R1 on the reals (gamma / 2 times the squared gradient norm, pi-GAN's ``r1_lambda``,
+every step as published, or lazily every ``r1_every`` steps scaled by the interval) and, with a pose head, ``pose_weight`` times the squared error of the
+regressed yaw and pitch of fakes and reals (``pos_lambda``); then the generator's
+non-saturating loss through the updated discriminator on the same fakes (StyleGAN2 renders
+them twice; EG3D's step here saves that pass too), over the top-k share of its fakes
+(``topk``: 0.99 ** (step / topk_interval), at least ``topk_min``), plus the pose term. A new
+discriminator block fades in over the phase's ``fade_steps``. Gradients are clipped to
+``gradient_clip`` (norm) for both networks; Adam with betas (0, 0.9). The engine keeps the
+EMA generator (``ema_half_life`` steps: pi-GAN's decay 0.999 is a half-life of 693).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from pipeline.gan3d.data import GanBatch
+from pipeline.gan3d.pigan import PiganGenerator
+from pipeline.gan3d.pigan_discriminator import PiganDiscriminator
+from pipeline.nn.gan import discriminator_loss, r1_penalty
+from pipeline.render.volume import VolumeConfig
+from pipeline.training import BatchPhase, Optimization, phase_at, Trainer
+
+PIGAN_BETAS = (0.0, 0.9)
+
+
+@dataclass(frozen=True)
+class PiganPhase:
+    """A phase of the curriculum: ``steps`` steps (the last phase holds to the end, whatever its
+    ``steps``) of ``batch`` pictures of ``resolution`` pixels, rendered with ``samples_per_ray``
+    stratified samples and as many hierarchical ones, at these rates; a resolution larger than
+    the previous phase's fades the discriminator's new block in over ``fade_steps``."""
+
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}  # a params field (pipeline/schema)
+
+    steps: int
+    resolution: int
+    batch: int
+    generator_rate: float
+    discriminator_rate: float
+    samples_per_ray: int
+    fade_steps: int = 0
+
+
+@dataclass(frozen=True)
+class PiganRecipe:
+    """How pi-GAN trains: the public release's CelebA values in comments."""
+
+    __pydantic_config__ = {"strict": False, "extra": "forbid"}
+
+    curriculum: tuple[PiganPhase, ...] = (PiganPhase(200_000, 64, 56, 6e-5, 2e-4, 12, 10_000),)
+    r1_gamma: float = 0.2  # r1_lambda
+    r1_every: int = 1  # pi-GAN: every step; k > 1: lazily every k steps, scaled by k (StyleGAN2's lazy R1)
+    pose_weight: float = 15.0  # pos_lambda; 0: no pose term (the discriminator's pose head unused)
+    gradient_clip: float = 10.0  # grad_clip: the largest gradient norm of either network
+    density_noise: float = 1.0  # nerf_noise at step 0
+    density_noise_steps: int = 5000  # ... falling linearly to 0
+    topk_interval: int = 2000
+    topk_min: float = 0.6  # topk_v
+    ema_half_life: float = 693.0  # steps: decay 0.999
+
+    def phase(self, step: int) -> tuple[int, PiganPhase, int]:
+        """(index of the phase, the phase, steps since it began) at ``step``; the last phase holds."""
+        phase, into = phase_at(self.curriculum, step)
+        if phase is None:
+            phase, into = self.curriculum[-1], into + self.curriculum[-1].steps
+        return self.curriculum.index(phase), phase, into
+
+    def alpha(self, step: int) -> float:
+        """The fade-in of the discriminator's block at the phase's resolution: 1 in the first
+        phase and in any phase that does not grow the resolution."""
+        k, phase, into = self.phase(step)
+        grew = k > 0 and phase.resolution > self.curriculum[k - 1].resolution
+        return min(1.0, into / phase.fade_steps) if grew and phase.fade_steps > 0 else 1.0
+
+    def density_noise_at(self, step: int) -> float:
+        if self.density_noise_steps <= 0:
+            return 0.0
+        return self.density_noise * max(0.0, 1.0 - step / self.density_noise_steps)
+
+    def topk_share(self, step: int) -> float:
+        """The share of fakes whose scores train the generator (the best-judged ones)."""
+        return max(0.99 ** (step / self.topk_interval), self.topk_min) if self.topk_interval > 0 else 1.0
+
+    @property
+    def batch_phases(self) -> tuple[BatchPhase, ...]:
+        """The curriculum's early batches for ``TrainSettings`` (its ``batch``: the last phase's)."""
+        return tuple(BatchPhase(phase.steps, phase.batch) for phase in self.curriculum[:-1])
+
+
+@dataclass(frozen=True)
+class PhaseRates:
+    """A learning-rate schedule (the engine's ``factor``): each phase's rate of one network,
+    relative to the first phase's (the rate the optimiser is built with)."""
+
+    recipe: PiganRecipe
+    network: str  # "generator" or "discriminator"
+
+    def factor(self, step: int, steps: int) -> float:
+        _, phase, _ = self.recipe.phase(step)
+        return self.rate(phase) / self.rate(self.recipe.curriculum[0])
+
+    def rate(self, phase: PiganPhase) -> float:
+        return getattr(phase, f"{self.network}_rate")
+
+
+def clipped(optimization: Optimization, max_norm: float) -> Optimization:
+    """The optimiser with its parameters' gradient norm clipped to ``max_norm`` before each step
+    (after the engine has averaged the gradients over processes); 0: unclipped."""
+    if max_norm > 0:
+        parameters = [p for group in optimization.optimizer.param_groups for p in group["params"]]
+
+        def clip(*_) -> None:
+            torch.nn.utils.clip_grad_norm_(parameters, max_norm)
+
+        optimization.optimizer.register_step_pre_hook(clip)
+    return optimization
+
+
+def pigan_optimizers(generator: PiganGenerator, discriminator: PiganDiscriminator, recipe: PiganRecipe
+                     ) -> dict[str, Optimization]:
+    first = recipe.curriculum[0]
+    optimizers = {}
+    for name, net, rate in (("generator", generator, first.generator_rate),
+                            ("discriminator", discriminator, first.discriminator_rate)):
+        adam = torch.optim.Adam(net.parameters(), rate, betas=PIGAN_BETAS, fused=True)
+        optimizers[name] = clipped(Optimization(adam, PhaseRates(recipe, name)), recipe.gradient_clip)
+    return optimizers
+
+
+def orbit_angles(cameras: torch.Tensor) -> torch.Tensor:
+    """(yaw, pitch) in radians (N, 2) of EG3D cameras (N, 25) about the origin, as
+    ``pipeline.camera.eg3d.orbit_camera`` places them: what the pose head regresses."""
+    position = cameras[:, [3, 7, 11]]
+    yaw = torch.atan2(position[:, 0], position[:, 2])
+    pitch = torch.atan2(position[:, 1], position[:, [0, 2]].norm(dim=1))
+    return torch.stack([yaw, pitch], dim=1)
+
+
+class PiganStep:
+    """``step(trainer, batch)`` for the engine; the trainer's modules are ``generator`` and
+    ``discriminator``, and it averages the generator (``averages``)."""
+
+    def __init__(self, recipe: PiganRecipe):
+        self.recipe = recipe
+
+    def __call__(self, trainer: Trainer, batch: GanBatch) -> dict[str, float]:
+        recipe, step = self.recipe, trainer.step
+        generator, discriminator = trainer.modules["generator"], trainer.modules["discriminator"]
+        _, phase, _ = recipe.phase(step)
+        alpha, side = recipe.alpha(step), phase.resolution
+        volume = dataclasses.replace(generator.config.volume, coarse_samples=phase.samples_per_ray,
+                                     fine_samples=phase.samples_per_ray)
+        fake = generator(batch.z, batch.cameras, side, recipe.density_noise_at(step), volume=volume).image
+        real = batch.real.detach()
+        if real.shape[-1] != side:
+            real = F.interpolate(real, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
+        regularise = recipe.r1_gamma > 0 and trainer.due(recipe.r1_every)
+        real.requires_grad_(regularise)
+        real_judged, fake_judged = discriminator(real, alpha), discriminator(fake.detach(), alpha)
+        d_loss = discriminator_loss(real_judged.logit, fake_judged.logit)
+        losses = {"discriminator": d_loss.item(), "real_score": real_judged.logit.mean().item(),
+                  "fake_score": fake_judged.logit.mean().item(), "alpha": alpha}
+        if regularise:
+            penalty = r1_penalty(real_judged.logit, [real])
+            d_loss = d_loss + penalty * (recipe.r1_gamma / 2 * recipe.r1_every)
+            losses["r1"] = penalty.item()
+        pose = recipe.pose_weight > 0 and real_judged.pose is not None
+        if pose:
+            pose_error = (F.mse_loss(fake_judged.pose, orbit_angles(batch.cameras))
+                          + F.mse_loss(real_judged.pose, orbit_angles(batch.real_cameras)))
+            d_loss = d_loss + recipe.pose_weight * pose_error
+            losses["pose"] = pose_error.item()
+        trainer.descend("discriminator", d_loss)
+
+        discriminator.requires_grad_(False)
+        judged = discriminator(fake, alpha)
+        kept = math.ceil(recipe.topk_share(step) * len(judged.logit))
+        g_loss = F.softplus(-torch.topk(judged.logit, kept).values).mean()
+        losses["generator"] = g_loss.item()
+        if pose:
+            g_loss = g_loss + recipe.pose_weight * F.mse_loss(judged.pose, orbit_angles(batch.cameras))
+        trainer.descend("generator", g_loss)
+        discriminator.requires_grad_(True)
+        losses["total"] = losses["discriminator"] + losses["generator"]
+        return losses
