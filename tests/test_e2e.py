@@ -115,18 +115,42 @@ def test_eg3d_leaves_snapshots_grids_and_a_turntable_and_samples_from_the_comman
     assert bad.returncode == 2 and "checkpoint not found" in bad.stderr and not (tmp_path / "x.png").exists()
 
 
+def test_pigan_follows_its_curriculum_and_samples_from_the_command_line(reproduced, tmp_path):
+    from pipeline.io.arrays import load_png
+
+    model = reproduced / "data/models/pigan"
+    assert sorted(p.name for p in (model / "snapshots").iterdir()) == ["step0000002.pt", "step0000004.pt"]
+    assert (model / "turntable.mp4").stat().st_size > 0
+    history = (reproduced / "plots" / "train_pigan.csv").read_text().splitlines()
+    columns = history[0].split(",")
+    alphas = [float(line.split(",")[columns.index("alpha")]) for line in history[1:]]
+    assert alphas == [1.0, 1.0, 0.0, 1.0]  # tiny: 8 px for two steps, then 16 px faded in over one
+    done = run(["lightstage", "sample", "--model", str(model), "--seeds", "0-1", "--yaw", "-20,20", "--scale", "1",
+                "-o", str(tmp_path / "grid.png")], cwd=reproduced)
+    assert "2 seeds x 2 yaws" in done.stdout
+    assert load_png(tmp_path / "grid.png").shape[0] > 2 * 16  # two rows of 16-pixel heads (model.resolution), labelled
+    foreign = tmp_path / "matting.pt"
+    shutil.copy(reproduced / "data/models/matting/model.pt", foreign)
+    bad = run(["lightstage", "sample", "--model", str(foreign), "-o", str(tmp_path / "x.png")], cwd=reproduced, check=False)
+    assert bad.returncode == 2 and "not a 3D-aware generator" in bad.stderr and not (tmp_path / "x.png").exists()
+
+
 def test_evaluate_gan_tables_every_generator_against_real_baselines(reproduced):
     metrics = json.loads((reproduced / "metrics" / "evaluate_gan.json").read_text())
     assert metrics["images_per_set"] == 8 and metrics["resolution"] == 16
-    for row in ("real_split", "eg3d", "eg3d_init"):
+    for row in ("real_split", "eg3d", "eg3d_init", "pigan", "pigan_init"):
         assert all(isinstance(metrics[row][k], float) and np.isfinite(metrics[row][k])
                    for k in ("fid", "kid", "kid_std", "swd_16", "swd_mean"))
         assert 0 <= metrics[row]["pose_found"] <= 1 and 0 <= metrics[row]["identity_found"] <= 1  # NaN scores where 0
         if row != "real_split":
             assert 0 < metrics[row]["multiview_covisible"] <= 1 and metrics[row]["multiview_error"] >= 0
     assert metrics["real_split"]["kid"] < metrics["eg3d_init"]["kid"]  # faces against an untrained network
+    assert metrics["real_split"]["kid"] < metrics["pigan_init"]["kid"]
+    assert metrics["pigan"]["multiview_raw_error"] == metrics["pigan"]["multiview_error"]  # pi-GAN's picture is its rendering
     curve = (reproduced / "plots" / "evaluate_gan.csv").read_text().splitlines()
-    assert curve[0] == "generator,kimg,fid,kid" and [line.split(",")[1] for line in curve[1:]] == ["0.004", "0.008"]
+    assert curve[0] == "generator,kimg,fid,kid"
+    assert [line.split(",")[:2] for line in curve[1:]] == [["eg3d", "0.004"], ["eg3d", "0.008"], ["pigan", "0.004"],
+                                                            ["pigan", "0.008"]]
 
 
 def test_second_repro_is_a_no_op(reproduced):

@@ -9,17 +9,18 @@ release's curriculum raises ``KeyError`` there).
 
 One step: the generator renders fakes at the phase's resolution, samples per ray and
 density noise (Gaussian on the raw density, its standard deviation falling linearly from
-``density_noise`` to 0 over ``density_noise_steps``: pi-GAN's ``nerf_noise``); the
+``density_noise`` to 0 over ``density_noise_steps``: pi-GAN's ``nerf_noise``). The
 discriminator's logistic loss on reals (brought down to that resolution) and the detached
-fakes, with R1 on the reals (gamma / 2 times the squared gradient norm, pi-GAN's ``r1_lambda``,
-every step as published, or lazily every ``r1_every`` steps scaled by the interval) and, with a pose head, ``pose_weight`` times the squared error of the
-regressed yaw and pitch of fakes and reals (``pos_lambda``); then the generator's
-non-saturating loss through the updated discriminator on the same fakes (StyleGAN2 renders
-them twice; EG3D's step here saves that pass too), over the top-k share of its fakes
-(``topk``: 0.99 ** (step / topk_interval), at least ``topk_min``), plus the pose term. A new
-discriminator block fades in over the phase's ``fade_steps``. Gradients are clipped to
-``gradient_clip`` (norm) for both networks; Adam with betas (0, 0.9). The engine keeps the
-EMA generator (``ema_half_life`` steps: pi-GAN's decay 0.999 is a half-life of 693).
+fakes, with R1 on the reals (gamma / 2 times the squared gradient norm, pi-GAN's
+``r1_lambda``; every step as published, or lazily every ``r1_every`` steps scaled by the
+interval) and, with a pose head, ``pose_weight`` times the squared error of the regressed
+yaw and pitch of fakes and reals (``pos_lambda``). Then the generator's non-saturating loss
+through the updated discriminator on the same fakes (pi-GAN renders them twice; EG3D's step
+here saves that pass too), over the top-k share of its fakes (``topk``: 0.99 ** (step /
+topk_interval), at least ``topk_min``), plus the pose term. A new discriminator block fades
+in over the phase's ``fade_steps``. Gradients are clipped to ``gradient_clip`` (norm) for
+both networks; Adam with betas (0, 0.9). The engine keeps the EMA generator
+(``ema_half_life`` steps: pi-GAN's decay 0.999 is a half-life of 693).
 """
 
 from __future__ import annotations

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from pipeline.config import Section
 from pipeline.gan3d.eg3d import EG3DRecipe
 from pipeline.models.eg3d import DualDiscriminatorConfig, EG3DConfig
 from pipeline.schema.base import check_whole_numbers
-from pipeline.training import Precision
+from pipeline.schema.gan import GanTrainParams
 
 
-class TrainEG3DParams(Section):
+class TrainEG3DParams(GanTrainParams):
     model: EG3DConfig = Field(description="the generator: z_dim, w_dim, mapping_layers, plane_resolution, channel_base, "
                               "channel_max, neural_resolution (rays per side before super-resolution), "
                               "output_resolution, sr_channels, triplane {channels, hidden, features, box_warp, "
@@ -21,16 +20,8 @@ class TrainEG3DParams(Section):
     recipe: EG3DRecipe = Field(description="rates, R1 (gamma, every), the fading blur, generator pose conditioning "
                                "(swap probability and its ramp), the density regulariser, DiffAugment policies, the "
                                "EMA's half-life in images and ramp-up, and the rendering phases [{steps, resolution}]")
-    steps: int = Field(ge=1, le=100_000_000)
     batch: int = Field(ge=1, le=4096, description="the total batch (EG3D: 32 on 8 GPUs)")
-    checkpoint_every: int = Field(ge=1)
-    snapshot_every: int = Field(ge=1, description="steps between snapshots of the EMA generator (the FID curve over "
-                                "training) and sample grids at fixed z and cameras")
-    preload: bool = Field(description="read every image into memory first (small sets); false: each as it is needed")
-    precision: Precision = Field(description="float32; bfloat16 or auto as the other training stages")
-    grid_seeds: int = Field(ge=1, le=64, description="rows of the sample grids: one z each, seen from five yaws")
     truncation: float = Field(ge=0, le=1, description="psi of the sample grids and turntable (1: none; EG3D shows 0.7)")
-    turntable_frames: int = Field(ge=2, le=720, description="frames of the turntable written at the end of training")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainEG3DParams:

@@ -4,32 +4,23 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from pipeline.config import Section
 from pipeline.gan3d.pigan import PiganConfig
 from pipeline.gan3d.pigan_discriminator import PiganDiscriminatorConfig
 from pipeline.gan3d.pigan_training import PiganRecipe
 from pipeline.schema.base import check_whole_numbers
-from pipeline.training import Precision
+from pipeline.schema.gan import GanTrainParams
 
 
-class TrainPiganParams(Section):
+class TrainPiganParams(GanTrainParams):
     model: PiganConfig = Field(description="the generator: mapping {z_dim, hidden, hidden_layers, layers, width}, "
                                "field {layers, width, box_warp, init}, volume {near, far, coarse_samples, fine_samples} "
-                               "(sample grids, turntables and evaluation render with these samples)")
+                               "and resolution: the side and samples of pictures for people and evaluate_gan")
     discriminator: PiganDiscriminatorConfig = Field(description="max_resolution (the curriculum's largest), channel_base, "
                                                     "channel_max, pose_head")
     recipe: PiganRecipe = Field(description="curriculum [{steps, resolution, batch, generator_rate, discriminator_rate, "
                                 "samples_per_ray, fade_steps}] (the last phase holds to the end), r1_gamma, r1_every, "
                                 "pose_weight, gradient_clip, density_noise and its steps, topk_interval, topk_min, "
                                 "ema_half_life (steps)")
-    steps: int = Field(ge=1, le=100_000_000)
-    checkpoint_every: int = Field(ge=1)
-    snapshot_every: int = Field(ge=1, description="steps between snapshots of the EMA generator (the FID curve over "
-                                "training) and sample grids at fixed z and cameras")
-    preload: bool = Field(description="read every image into memory first (small sets); false: each as it is needed")
-    precision: Precision = Field(description="float32; bfloat16 or auto as the other training stages")
-    grid_seeds: int = Field(ge=1, le=64, description="rows of the sample grids: one z each, seen from five yaws")
-    turntable_frames: int = Field(ge=2, le=720, description="frames of the turntable written at the end of training")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainPiganParams:

@@ -66,3 +66,16 @@ def test_inversion_fits_frequencies_and_phases_with_the_generator_frozen():
     assert fit.losses[-1] < fit.losses[0]
     assert all(torch.equal(a, b) for a, b in zip(weights, net.parameters()))  # frozen ...
     assert all(p.requires_grad for p in net.parameters())  # ... only while inverting
+
+
+def test_views_render_at_the_config_s_resolution_and_full_truncation_gives_the_mean_head():
+    torch.manual_seed(0)
+    net = PiganConfig(mapping=SMALL.mapping, field=SMALL.field, volume=SMALL.volume, resolution=8).build().eval()
+    z = torch.randn(2, 16)
+    plain = net.views(z, cameras((0.0, 0.0)))
+    assert plain.image.shape == (2, 3, 8, 8) and torch.equal(plain.raw, plain.image)
+    assert (plain.image[0] - plain.image[1]).abs().max() > 1e-3  # two heads
+    mean = net.views(z, cameras((0.0, 0.0)), truncation=0.0)
+    torch.testing.assert_close(mean.image[0], mean.image[1])  # both pulled all the way to the mean modulation
+    half = net.views(z, cameras((0.0, 0.0)), truncation=0.5)
+    assert 0 < (half.image[0] - half.image[1]).abs().max() < (plain.image[0] - plain.image[1]).abs().max()
