@@ -107,3 +107,29 @@ def test_eg3d(params):
         assert (config.triplane.channels, config.triplane.hidden, config.volume.coarse_samples) == (32, 64, 48)
         assert section.batch == 32 and section.recipe.r1_gamma == 1.0
         assert 25e6 < parameters(generator) < 35e6
+
+
+def test_pigan(params):
+    from pipeline.gan3d.pigan import PiganGenerator
+    from pipeline.gan3d.pigan_discriminator import PiganDiscriminator
+    from pipeline.gan3d.sample import cameras
+
+    section = params.section("train_pigan")
+    generator, discriminator = build(params, "train_pigan"), section.discriminator.build()
+    assert isinstance(generator, PiganGenerator) and isinstance(discriminator, PiganDiscriminator)
+    first = section.recipe.curriculum[0]
+    rays = 8 if params.base.profile == "paper" else first.resolution  # the paper's SIREN renders 8 rays per side here
+    with torch.no_grad():
+        out = generator(torch.randn(1, generator.z_dim), cameras([0.0]), rays)
+        judged = discriminator(torch.zeros(1, 3, first.resolution, first.resolution))
+    assert out.image.shape == (1, 3, rays, rays) and torch.isfinite(out.image).all() and judged.logit.shape == (1,)
+    mapping, field = section.model.mapping, section.model.field
+    modulations = (field.layers + 1) * field.width * 2  # frequencies and phase shifts of every FiLM layer and the colour layer
+    assert generator.mapping.out.out_features == modulations
+    if params.base.profile == "paper":  # the public release's CelebA recipe
+        assert (mapping.z_dim, field.layers, field.width, modulations) == (256, 8, 256, 4608)
+        assert (first.resolution, first.batch, first.generator_rate, first.discriminator_rate) == (64, 56, 6e-5, 2e-4)
+        assert section.recipe.r1_gamma == 0.2 and section.recipe.r1_every == 1
+        siren = 3 * 256 + 256 + 7 * (256 * 256 + 256) + 257 + (259 * 256 + 256) + 256 * 3 + 3  # FiLM layers, heads
+        mapper = 256 * 256 + 256 + 2 * (256 * 256 + 256) + 256 * 4608 + 4608
+        assert parameters(generator) == siren + mapper
