@@ -20,6 +20,7 @@ from pipeline.synth.subject import HAIR_DENSITY, HAIR_FUZZ_DENSITY, HAIR_FUZZ_RA
 from pipeline.synth.texture import smoothstep, value_noise
 
 EPSILON = 2e-4  # world units: how far shadow and continuation rays start off a surface
+MAX_HAIR_CROSSINGS = 4  # faces a ray walks through in overlapping hair volumes before it is taken to be out
 @dataclass(frozen=True)
 class Hits:
     """Nearest body hits of N rays; ``region`` is -1 where a ray misses."""
@@ -96,9 +97,7 @@ def _hair_depth(subject: Subject, origins: np.ndarray, directions: np.ndarray, d
     t_first = first.t[meets].astype(np.float64)
     leaving = np.einsum("ij,ij->i", subject.shell_face_normals[first.face[meets]], d) > 0
     start = np.where(leaving, 0.0, t_first)
-    entry = origins[meets] + d * t_first[:, None]
-    second = shell.closest(entry + EPSILON * d, d)
-    t_out = np.where(leaving, t_first, np.where(second.hit, t_first + EPSILON + second.t, np.inf))
+    t_out = _hair_exit(subject, origins[meets], d, t_first, leaving, depth[meets])
     t_end = np.minimum(t_out, depth[meets])
     length = np.where(np.isfinite(t_end), t_end - start, 0.0)
     middle = origins[meets] + d * ((start + length / 2)[:, None])
@@ -108,6 +107,32 @@ def _hair_depth(subject: Subject, origins: np.ndarray, directions: np.ndarray, d
     profile = HAIR_FUZZ_DENSITY + (1 - HAIR_FUZZ_DENSITY) * smoothstep(0.0, HAIR_FUZZ_RAMP, penetration - fuzz)
     optical[meets] = HAIR_DENSITY * (length / SCALE) * density * profile
     return optical, meets, t_first, first
+
+
+def _hair_exit(subject: Subject, origins: np.ndarray, directions: np.ndarray, t_first: np.ndarray, leaving: np.ndarray,
+               depth: np.ndarray) -> np.ndarray:
+    """Where rays (N,) that first meet the shell at ``t_first`` (through a face they are ``leaving``,
+    or entering) have left every hair volume they entered: the volumes may overlap (long hair's
+    curtain starts inside the scalp's shell), so the ray walks on from face to face, counting
+    entries and exits, until it is outside all of them, meets nothing more, or passes ``depth``
+    (its body hit). inf where it meets nothing more while inside."""
+    inside = np.where(leaving, 0, 1)
+    at = t_first.copy()
+    t_out = np.where(leaving, t_first, np.inf)
+    walking = np.flatnonzero(~leaving)
+    for _ in range(MAX_HAIR_CROSSINGS):
+        if not len(walking):
+            break
+        d = directions[walking]
+        hits = subject.shell.closest(origins[walking] + d * (at[walking] + EPSILON)[:, None], d)
+        found = hits.hit
+        at[walking] = np.where(found, at[walking] + EPSILON + hits.t, np.inf)
+        out = np.einsum("ij,ij->i", subject.shell_face_normals[np.maximum(hits.face, 0)], d) > 0
+        inside[walking] += np.where(found, np.where(out, -1, 1), 0)
+        done = ~found | (inside[walking] == 0) | (at[walking] >= depth[walking])
+        t_out[walking[done]] = at[walking[done]]
+        walking = walking[~done]
+    return t_out
 
 
 def _full_density_depth(subject: Subject) -> float:

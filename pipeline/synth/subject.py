@@ -38,6 +38,7 @@ from pipeline.io.datasets import LABELS
 from pipeline.synth.head import HeadMesh, HeadModel, HeadRanges, neck_opening, with_torso
 from pipeline.synth.head_landmarks import landmarks as head_landmarks
 from pipeline.synth.head_landmarks import surface_landmarks
+from pipeline.synth.long_hair import columns_for, curtain
 from pipeline.synth.meshcast import MeshCaster, quiet_warp, vertex_normals
 from pipeline.synth.subdivide import levels_for, pn_points, refine
 from pipeline.synth.texture import fractal_noise
@@ -57,6 +58,9 @@ HAIR_DENSITY = 1500.0  # optical depth per metre of hair at full strand density
 HAIR_FUZZ_DENSITY = 0.03  # share of the full density in the outer fuzz (stray strands)
 HAIR_FUZZ_RAMP = 0.002  # metres below the fuzz over which the density rises to full
 MAX_FACET_PX = 0.75  # silhouette facets left by ``sample_subject``'s refinement (the ``synth.max_facet_px`` default)
+CURTAIN_FUZZ = 0.0005  # metres of sparse fuzz on long hair's curtain: thin, so its full density starts within it
+LONG_HAIR_SHARE = 0.45  # of subjects with hair, those whose hair falls below the head (``long_hair``)
+LONG_HAIR_LENGTH = (-0.02, 0.25)  # metres below the chin its tips fall: from a jaw-length bob to past the shoulders
 HEAD_AGE = (0.4, 0.95)  # anny's age (MakeHuman's scale: 0.5 is 25 years, 1 is 90): adults
 
 
@@ -79,6 +83,9 @@ class HairLook:
     nape: float  # hairline height above the chin at the back of the head, metres
     brows: float  # eyebrow density, 0 to 1
     seed: int  # of the hair's volume
+    length: float | None = None  # long hair: metres its tips fall below the chin (None: short, the shell only)
+    curtain: float = 0.0  # long hair: metres thick where it hangs free (``long_hair``)
+    front: float = 1.4  # long hair: azimuth of its front edges (0: the face's direction, pi/2: the ears)
 
 
 @dataclass(frozen=True)
@@ -223,11 +230,15 @@ def sample_looks(rng: np.random.Generator, age: float) -> tuple[SkinLook, HairLo
     colour = HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))] * rng.uniform(0.75, 1.2)
     colour = colour * (1 - grey) + np.array([0.45, 0.43, 0.42]) * grey
     bald = rng.uniform() < 0.06
+    long = not bald and rng.uniform() < LONG_HAIR_SHARE
     hair = HairLook(colour=colour, thickness=0.0 if bald else float(rng.uniform(0.008, 0.045)),
                     fuzz=float(rng.uniform(0.003, 0.009)),
                     forehead=float(rng.uniform(0.045, 0.075)), temples=float(rng.uniform(0.0, 0.025)),
                     nape=float(rng.uniform(0.0, 0.04)), brows=float(rng.uniform(0.5, 1.0)),
-                    seed=int(rng.integers(2**31)))
+                    seed=int(rng.integers(2**31)),
+                    length=float(rng.uniform(*LONG_HAIR_LENGTH)) if long else None,
+                    curtain=float(rng.uniform(0.008, 0.02)) if long else 0.0,
+                    front=float(rng.uniform(1.2, 1.75)) if long else 1.4)
     iris = np.array(rng.choice([[0.09, 0.05, 0.025], [0.05, 0.035, 0.02], [0.08, 0.12, 0.2], [0.07, 0.1, 0.05]]))
     clothing = rng.uniform(0.02, 0.6, 3)
     return skin, hair, iris, clothing
@@ -269,6 +280,29 @@ def hair_shell(head: HeadMesh, marks: np.ndarray, look: HairLook, skin: np.ndarr
     outer = head.vertices + head.normals * offset[:, None]
     chosen = np.flatnonzero(skin & (coverage[head.faces].max(axis=1) > 0))
     return outer.astype(np.float32), head.faces[chosen], chosen, fuzz.astype(np.float32)
+
+
+def hair_curtain(body: HeadMesh, shell: np.ndarray, shell_faces: np.ndarray, shell_uv: np.ndarray, marks: np.ndarray,
+                 look: HairLook, pixel: float | None, max_px: float) -> tuple[np.ndarray, ...] | None:
+    """Long hair's curtain (``long_hair``) as more of the hair shell: (vertices, triangles, vertex
+    normals, fuzz per vertex, texture coordinates per corner: those of the scalp nearest the top of
+    each column), head-local metres; None for short hair. ``pixel`` (world units, None: coarse) sets
+    how finely it is built."""
+    if look.length is None or not len(shell_faces):
+        return None
+    centre = shell.mean(axis=0)[[0, 2]]
+    radius = float(np.hypot(shell[:, 0] - centre[0], shell[:, 2] - centre[1]).max())
+    columns = columns_for(look.front, radius, None if pixel is None else pixel / SCALE, max_px)
+    slab = curtain(MeshCaster(body.vertices, body.faces), MeshCaster(shell, shell_faces), centre,
+                   brows=float(marks[17:27, 1].mean()), chin=float(marks[8, 1]), length=look.length,
+                   thickness=look.curtain, front=look.front, seed=look.seed, columns=columns)
+    tops = slab.vertices[len(slab.vertices) // 2:][:columns]  # the inner face's top row
+    corners = shell[shell_faces].reshape(-1, 3)
+    nearest = np.argmin(((tops[:, None, :] - corners[None, :, :]) ** 2).sum(axis=-1), axis=1)
+    column_uv = shell_uv.reshape(-1, 2)[nearest]
+    uv = column_uv[slab.column[slab.faces]]
+    fuzz = np.full(len(slab.vertices), CURTAIN_FUZZ, np.float32)
+    return slab.vertices, slab.faces, vertex_normals(slab.vertices, slab.faces), fuzz, uv.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -361,11 +395,17 @@ def sample_subject(rng: np.random.Generator, ranges: HeadRanges | None = None, p
                                                            body.vertices[:, 1].min())])
     shell, shell_faces, shell_source, shell_fuzz = hair_shell(head, marks, hair, shared.skin)
     shell_uv, shell_normals = corner_uv[shell_source], vertex_normals(shell, shell_faces)
+    falls = hair_curtain(body, shell, shell_faces, shell_uv, marks, hair, pixel, max_facet_px)
     landmarks = marks
     if pixel is not None:
         body, region, corner_uv, landmarks = smooth_body(body, region, corner_uv, marks, pixel / SCALE, max_facet_px)
         shell, shell_faces, shell_normals, shell_fuzz, shell_uv = smooth_shell(
             shell, shell_faces, shell_normals, shell_fuzz, shell_uv, pixel / SCALE, max_facet_px)
+    if falls is not None:
+        shell, shell_faces, shell_normals, shell_fuzz, shell_uv = (
+            np.concatenate([shell, falls[0]]), np.concatenate([shell_faces, falls[1] + len(shell)]),
+            np.concatenate([shell_normals, falls[2]]), np.concatenate([shell_fuzz, falls[3]]),
+            np.concatenate([shell_uv, falls[4]]))
     eyes = marks[36:42].mean(axis=0), marks[42:48].mean(axis=0)
     mouth = (marks[48] + marks[54]) / 2
     middle = (eyes[0] + eyes[1]) / 2
