@@ -35,7 +35,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -86,6 +86,7 @@ class Optimization:
 
     optimizer: torch.optim.Optimizer
     schedule: Schedule = field(default_factory=Schedule)
+    clip: float = 0.0  # the largest norm of its parameters' gradient (averaged over processes); 0: unclipped
 
     def __post_init__(self):
         for group in self.optimizer.param_groups:
@@ -138,16 +139,23 @@ class Phased(Protocol):
 P = TypeVar("P", bound=Phased)
 
 
-def phase_at(phases: Sequence[P], step: int) -> tuple[P | None, int]:
-    """The phase that holds at ``step`` (each holds for its ``steps``, in order; None after the
-    last) and the steps since it began (since the last ended, for None): crop sizes, rendering
-    resolutions, batches and curricula that change by phase are all read through this."""
+class PhaseAt(NamedTuple, Generic[P]):
+    """Where a step falls in a sequence of phases (``phase_at``)."""
+
+    phase: P | None  # the phase that holds (None after the last)
+    index: int  # its position in the sequence (the sequence's length after the last)
+    into: int  # steps since it began (since the last ended, after the last)
+
+
+def phase_at(phases: Sequence[P], step: int) -> PhaseAt[P]:
+    """The phase that holds at ``step`` (each holds for its ``steps``, in order): crop sizes,
+    rendering resolutions, batches and curricula that change by phase are all read through this."""
     start = 0
-    for phase in phases:
+    for index, phase in enumerate(phases):
         if step < start + phase.steps:
-            return phase, step - start
+            return PhaseAt(phase, index, step - start)
         start += phase.steps
-    return None, step - start
+    return PhaseAt(None, len(phases), step - start)
 
 
 @dataclass(frozen=True)
@@ -170,7 +178,7 @@ class CropPlan:
     early: tuple[CropPhase, ...] = ()
 
     def at_step(self, step: int) -> int:
-        phase, _ = phase_at(self.early, step)
+        phase = phase_at(self.early, step).phase
         return self.crop if phase is None else phase.crop
 
     def pixel_share(self, steps: int) -> float:
@@ -245,7 +253,7 @@ class TrainSettings:
     batch_phases: tuple[BatchPhase, ...] = ()  # a curriculum's early phases, then ``batch``
 
     def batch_at(self, step: int) -> int:
-        phase, _ = phase_at(self.batch_phases, step)
+        phase = phase_at(self.batch_phases, step).phase
         return self.batch if phase is None else phase.batch
 
     def first_sample(self, step: int) -> int:
@@ -421,6 +429,8 @@ class Trainer:
         loss.backward()
         parameters = [p for group in optimization.optimizer.param_groups for p in group["params"]]
         distributed.average_gradients(parameters, len(distributed.share(self.batch)) / self.batch)
+        if optimization.clip > 0:
+            torch.nn.utils.clip_grad_norm_(parameters, optimization.clip)
         optimization.optimizer.step()
 
     # -- checkpoints ---------------------------------------------------------------------------

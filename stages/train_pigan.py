@@ -17,7 +17,7 @@ import torch
 from pipeline import DataError
 from pipeline.gan3d.data import FaceSet, GanSamples
 from pipeline.gan3d.pigan_training import pigan_optimizers, PiganStep
-from pipeline.gan3d.snapshots import finish, parameter_count, Previews, Snapshots
+from pipeline.gan3d.snapshots import finish, Previews, Snapshots
 from pipeline.schema.train_pigan import TrainPiganParams
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.training import run_identity, Trainer, TrainSettings
@@ -47,10 +47,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     previews = Previews(cfg.grid_seeds, 1.0, cfg.turntable_frames)
     trainer.fit(GanSamples(faces, cfg.model.mapping.z_dim, ctx.base.seed), PiganStep(recipe), work, identity.fingerprint,
                 ctx.log_history, after_step=Snapshots(work, cfg.snapshot_every, previews, identity, ctx.log_history))
-    result = finish(trainer, identity, work, out, previews)
-    metrics = {**result.finals, "images": len(faces), "generator_parameters": parameter_count(generator),
-               "discriminator_parameters": parameter_count(discriminator)}
-    return StageResult(metrics=metrics, plot=result.curve, previews=result.previews, videos=result.videos)
+    return finish(trainer, identity, work, out, previews, images=len(faces))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ history streamed exactly once, no history in checkpoints, data-parallel processe
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 
@@ -12,10 +13,23 @@ import torch
 
 from pipeline.models import checkpoint
 from pipeline import device
-from pipeline.training import (HISTORY_FILE, STATE_FILE, BatchPhase, CropPhase, CropPlan, history_summary, phase_at, SampleKey,
+from pipeline.training import (HISTORY_FILE, STATE_FILE, BatchPhase, CropPhase, CropPlan, history_summary, Optimization, phase_at,
+                               SampleKey,
                                Schedule, StepBatches, Trainer, TrainSettings)
 from tests.conftest import ROOT, tool_env
 from tests.tiny_gan import R1_EVERY, Ring, gan_step, new_trainer, weights
+
+
+@pytest.mark.parametrize("clip", [0.5, 0.0])
+def test_descend_clips_the_gradient_norm_it_steps_with(clip):
+    torch.manual_seed(0)
+    net = torch.nn.Linear(4, 4)
+    sgd = Optimization(torch.optim.SGD(net.parameters(), lr=1.0), clip=clip)  # a step of rate 1 is the gradient
+    trainer = Trainer({"net": net}, {"net": sgd}, TrainSettings(1, 2, 1, 0, "net"))
+    before = [p.detach().clone() for p in net.parameters()]
+    trainer.descend("net", (net(torch.ones(2, 4)) * 100).sum())
+    step = math.sqrt(sum(float((b - p.detach()).square().sum()) for b, p in zip(before, net.parameters())))
+    assert step == pytest.approx(0.5, rel=1e-5) if clip else step > 100
 
 
 def test_schedules():
@@ -29,7 +43,9 @@ def test_schedules():
 def test_phases_hold_in_order_and_the_last_value_holds_after_them():
     phases = (BatchPhase(steps=3, batch=16), BatchPhase(steps=2, batch=8))
     assert [phase_at(phases, s) for s in (0, 2, 3, 4, 5, 9)] == [
-        (phases[0], 0), (phases[0], 2), (phases[1], 0), (phases[1], 1), (None, 0), (None, 4)]
+        (phases[0], 0, 0), (phases[0], 0, 2), (phases[1], 1, 0), (phases[1], 1, 1), (None, 2, 0), (None, 2, 4)]
+    same = (phases[0], phases[0])  # equal phases are told apart by their place
+    assert [phase_at(same, s).index for s in (2, 3, 6)] == [0, 1, 2]
     plan = CropPlan(crop=48, early=(CropPhase(steps=3, crop=16), CropPhase(steps=2, crop=32)))
     assert [plan.at_step(s) for s in range(7)] == [16, 16, 16, 32, 32, 48, 48]
     assert plan.pixel_share(10) == pytest.approx((3 * 16**2 + 2 * 32**2 + 5 * 48**2) / (10 * 48**2))

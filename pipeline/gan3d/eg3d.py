@@ -69,7 +69,7 @@ class EG3DRecipe:
     rendering: tuple[RenderPhase, ...] = ()  # early phases, then the config's neural_resolution
 
     def resolution_at(self, step: int, final: int) -> int:
-        phase, _ = phase_at(self.rendering, step)
+        phase = phase_at(self.rendering, step).phase
         return final if phase is None else phase.resolution
 
     def swap_probability_at(self, step: int) -> float:

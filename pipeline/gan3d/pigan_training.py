@@ -79,10 +79,11 @@ class PiganRecipe:
 
     def phase(self, step: int) -> tuple[int, PiganPhase, int]:
         """(index of the phase, the phase, steps since it began) at ``step``; the last phase holds."""
-        phase, into = phase_at(self.curriculum, step)
-        if phase is None:
-            phase, into = self.curriculum[-1], into + self.curriculum[-1].steps
-        return self.curriculum.index(phase), phase, into
+        at = phase_at(self.curriculum, step)
+        if at.phase is None:
+            last = len(self.curriculum) - 1
+            return last, self.curriculum[last], at.into + self.curriculum[last].steps
+        return at.index, at.phase, at.into
 
     def alpha(self, step: int) -> float:
         """The fade-in of the discriminator's block at the phase's resolution: 1 in the first
@@ -122,19 +123,6 @@ class PhaseRates:
         return getattr(phase, f"{self.network}_rate")
 
 
-def clipped(optimization: Optimization, max_norm: float) -> Optimization:
-    """The optimiser with its parameters' gradient norm clipped to ``max_norm`` before each step
-    (after the engine has averaged the gradients over processes); 0: unclipped."""
-    if max_norm > 0:
-        parameters = [p for group in optimization.optimizer.param_groups for p in group["params"]]
-
-        def clip(*_) -> None:
-            torch.nn.utils.clip_grad_norm_(parameters, max_norm)
-
-        optimization.optimizer.register_step_pre_hook(clip)
-    return optimization
-
-
 def pigan_optimizers(generator: PiganGenerator, discriminator: PiganDiscriminator, recipe: PiganRecipe
                      ) -> dict[str, Optimization]:
     first = recipe.curriculum[0]
@@ -142,7 +130,7 @@ def pigan_optimizers(generator: PiganGenerator, discriminator: PiganDiscriminato
     for name, net, rate in (("generator", generator, first.generator_rate),
                             ("discriminator", discriminator, first.discriminator_rate)):
         adam = torch.optim.Adam(net.parameters(), rate, betas=PIGAN_BETAS, fused=True)
-        optimizers[name] = clipped(Optimization(adam, PhaseRates(recipe, name)), recipe.gradient_clip)
+        optimizers[name] = Optimization(adam, PhaseRates(recipe, name), clip=recipe.gradient_clip)
     return optimizers
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from pipeline import distributed
@@ -23,6 +22,7 @@ from pipeline.io.arrays import save_png
 from pipeline.io.sheet import grid
 from pipeline.io.video import write_video
 from pipeline.models import checkpoint
+from pipeline.stage import StageResult
 from pipeline.training import history_summary, RunIdentity, Trainer
 
 MODEL_FILE = "generator.pt"
@@ -73,19 +73,12 @@ class Snapshots:
         self.last = (now, seen)
 
 
-@dataclass(frozen=True)
-class GanOutputs:
-    """What the stage returns: the loss curve (with kimg), its tail, previews and the turntable."""
-
-    curve: pd.DataFrame
-    finals: dict[str, float]
-    previews: dict
-    videos: dict
-
-
-def finish(trainer: Trainer, identity: RunIdentity, work: Path, out: Path, previews: Previews) -> GanOutputs:
+def finish(trainer: Trainer, identity: RunIdentity, work: Path, out: Path, previews: Previews, images: int
+           ) -> StageResult:
     """After training: the EMA generator to ``out/generator.pt`` (self-describing), the snapshots
-    and grids copied from ``work`` (rank 0's), a turntable video, and the previews."""
+    and grids copied from ``work`` (rank 0's), a turntable video; and what the stage returns: the
+    loss curve (with kimg), its tail, kimg, ``images`` (the data set's size) and both networks'
+    parameter counts as metrics, the sample grid and turntable as previews, the turntable video."""
     steps = trainer.settings.steps
     final = trainer.trained("generator").cpu()
     seen = kimg(trainer, steps)
@@ -101,8 +94,10 @@ def finish(trainer: Trainer, identity: RunIdentity, work: Path, out: Path, previ
         curve = curve.assign(kimg=[kimg(trainer, int(step)) for step in curve["step"]])
     sheet = grid([list(frames[:: max(1, len(frames) // 8)][:8])])
     samples = sample_grid(final, list(range(previews.grid_seeds)), truncation=previews.truncation, scale=PREVIEW_SCALE)
-    return GanOutputs(curve, {**tail, "kimg": seen}, {"samples": samples, "turntable": sheet},
-                      {"turntable": frames.repeat(PREVIEW_SCALE, axis=1).repeat(PREVIEW_SCALE, axis=2)})
+    metrics = {**tail, "kimg": seen, "images": images,
+               **{f"{name}_parameters": parameter_count(trainer.modules[name]) for name in ("generator", "discriminator")}}
+    return StageResult(metrics=metrics, plot=curve, previews={"samples": samples, "turntable": sheet},
+                       videos={"turntable": frames.repeat(PREVIEW_SCALE, axis=1).repeat(PREVIEW_SCALE, axis=2)})
 
 
 def parameter_count(module: torch.nn.Module) -> int:

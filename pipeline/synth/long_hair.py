@@ -11,16 +11,17 @@ grid of columns (azimuths about the head's vertical axis) and rows (heights).
   from the top down, of the distance from the axis to the outermost surface
   (body or hair shell) at that height, found by casting rays at the axis. So it
   falls plumb from the widest part of the head and lies on the back.
+- At the top it is sunk into the shell, its outer face flush with the shell's,
+  and it comes out over a few centimetres (``EMERGES``): no ledge, no gap.
 - Where the envelope juts out past the head (a shoulder), the hair rests on it
   and the column ends there: hair on the sides stops on the shoulders, at the
   back it goes on down.
-- Its thickness tapers to zero at the top (where it grows out of the shell, inside
-  which it starts), at its two front edges and at the tips, which vary from lock
-  to lock. Where the thickness is zero its two faces meet, so the slab is closed
-  and a ray's path through it is the hair it crosses: tips and edges get
+- Its thickness tapers to zero at its two front edges and at the tips, which
+  vary from lock to lock. Where the thickness is zero its two faces meet, so a
+  ray's path through the slab is the hair it crosses: tips and edges get
   fractional alpha from the same optical depth as the rest of the hair.
 
-The slab starts a few millimetres inside the shell, so a ray may enter the
+Sunk into the shell at the top, the slab overlaps it, so a ray may enter the
 curtain and then the shell before leaving either: the ray caster counts the hair
 from the first entry to the point where the ray has left every hair volume it
 entered (``raycast._hair_depth``).
@@ -36,9 +37,8 @@ from pipeline.synth.meshcast import MeshCaster
 from pipeline.synth.texture import smoothstep, value_noise
 
 REACH = 0.6  # metres from the axis the envelope's rays start (outside any body)
-SINK = 0.004  # metres the inner face sits inside the envelope (into the shell at the top)
 TOP_ABOVE_BROWS = 0.045  # metres: the curtain grows out of the shell from here (about the temples)
-TOP_TAPER = 0.035  # metres over which it grows to its full thickness
+EMERGES = 0.05  # metres below the top over which it comes out of the shell to hang outside it
 TIP_TAPER = 0.04  # metres over which it thins to the tips
 EDGE_TAPER = 0.3  # radians over which it thins to its front edges
 RESTS = 0.03  # metres past the head's widest that the envelope juts where the hair rests (shoulders)
@@ -96,11 +96,10 @@ def curtain(body: MeshCaster, shell: MeshCaster, centre: np.ndarray, brows: floa
     along = np.linspace(0.0, 1.0, rows)[:, None]
     heights = top + (tips[None, :] - top) * along  # (rows, columns): each column's own rows
     hang = np.stack([np.interp(-heights[:, j], -probe, widest[:, j]) for j in range(columns)], axis=1)
-    inner_radius = np.maximum(hang - SINK, 0.0)
     edge = np.minimum(angles - front, 2 * np.pi - front - angles)
-    taper = (smoothstep(top, top - TOP_TAPER, heights) * smoothstep(tips, tips + TIP_TAPER, heights)
-             * smoothstep(0.0, EDGE_TAPER, edge)[None, :])
-    outer_radius = inner_radius + thickness * taper
+    taper = smoothstep(tips, tips + TIP_TAPER, heights) * smoothstep(0.0, EDGE_TAPER, edge)[None, :]
+    outer_radius = hang + thickness * taper * smoothstep(top, top - EMERGES, heights)
+    inner_radius = np.maximum(outer_radius - thickness * taper, 0.0)
     outward = np.stack([np.sin(angles), np.zeros_like(angles), np.cos(angles)], axis=-1)
 
     def surface(radius: np.ndarray) -> np.ndarray:

@@ -2,7 +2,6 @@
 batches that follow them, the fade-in, the pose angles, clipping, and a run interrupted
 during a fade-in that resumes to the weights of an uninterrupted one."""
 
-import math
 
 import numpy as np
 import pytest
@@ -13,10 +12,10 @@ from pipeline.fields.siren import SirenConfig, SirenMappingConfig
 from pipeline.gan3d.data import FaceSet, GanSamples
 from pipeline.gan3d.pigan import PiganConfig
 from pipeline.gan3d.pigan_discriminator import PiganDiscriminatorConfig
-from pipeline.gan3d.pigan_training import (clipped, orbit_angles, pigan_optimizers, PiganPhase, PiganRecipe, PiganStep)
+from pipeline.gan3d.pigan_training import (orbit_angles, pigan_optimizers, PiganPhase, PiganRecipe, PiganStep)
 from pipeline.models import checkpoint
 from pipeline.render.volume import VolumeConfig
-from pipeline.training import adam, STATE_FILE, Trainer, TrainSettings
+from pipeline.training import STATE_FILE, Trainer, TrainSettings
 from tests.gan3d.test_eg3d_training import write_dataset
 
 GENERATOR = PiganConfig(mapping=SirenMappingConfig(z_dim=8, hidden=16, hidden_layers=1, layers=2, width=16),
@@ -57,15 +56,6 @@ def test_the_pose_angles_are_those_of_the_orbit():
     yaws, pitches = np.radians([-30.0, 0.0, 12.0]), np.radians([5.0, -10.0, 0.0])
     labels = torch.tensor(np.stack([camera_label(orbit_camera(y, p)) for y, p in zip(yaws, pitches)]), dtype=torch.float32)
     np.testing.assert_allclose(orbit_angles(labels).numpy(), np.stack([yaws, pitches], 1), atol=1e-6)
-
-
-def test_clipping_bounds_the_gradient_norm_the_optimiser_steps_with():
-    net = torch.nn.Linear(4, 4)
-    optimization = clipped(adam(net, 1e-3), max_norm=0.5)
-    (net(torch.ones(2, 4)) * 100).sum().backward()
-    assert math.sqrt(sum(float(p.grad.square().sum()) for p in net.parameters())) > 0.5
-    optimization.optimizer.step()
-    assert math.sqrt(sum(float(p.grad.square().sum()) for p in net.parameters())) == pytest.approx(0.5, rel=1e-5)
 
 
 def setup(tmp_path, steps: int):
