@@ -92,6 +92,15 @@ class PiganGenerator(nn.Module):
             modulation = Modulation(*(m + truncation * (x - m) for x, m in zip(modulation, self._mean)))
         return self.render(modulation, cameras, self.config.resolution, deterministic=True)
 
+    def mean_latent(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where an inversion starts (``pipeline.gan3d.inversion``): the mean frequencies and phase shifts."""
+        return tuple(mean_modulation(self))
+
+    def render_latent(self, latent: tuple[torch.Tensor, torch.Tensor], cameras: torch.Tensor, resolution: int
+                      ) -> torch.Tensor:
+        """Pictures (N, 3, R, R) in [-1, 1] of frequencies and phase shifts ``latent`` from ``cameras``."""
+        return self.render(Modulation(*latent), cameras, resolution, deterministic=True).image
+
     def train(self, mode: bool = True) -> PiganGenerator:
         self._mean = None  # the weights will change
         return super().train(mode)
@@ -127,33 +136,3 @@ def mean_modulation(net: PiganGenerator, count: int = 10_000, seed: int = 0, bat
         out = net.mapping(z)
         frequencies, phases = frequencies + out.frequencies.sum(0), phases + out.phases.sum(0)
     return Modulation(frequencies=(frequencies / count)[None], phases=(phases / count)[None])
-
-
-class Inversion(NamedTuple):
-    modulation: Modulation  # the fitted frequencies and phase shifts (1, layers + 1, width) each
-    losses: list[float]  # the mean squared error at each step, in the [-1, 1] range
-
-
-def invert(net: PiganGenerator, target: torch.Tensor, camera: torch.Tensor, start: Modulation, steps: int = 200,
-           rate: float = 0.01) -> Inversion:
-    """Fit one picture ``target`` (1, 3, R, R) in [-1, 1] seen from ``camera`` (1, 25): the generator
-    frozen, its frequencies and phase shifts optimised by Adam from ``start`` (say
-    ``mean_modulation``) to minimise the mean squared error, rendered deterministically."""
-    frequencies = start.frequencies.detach().clone().requires_grad_(True)
-    phases = start.phases.detach().clone().requires_grad_(True)
-    optimiser = torch.optim.Adam([frequencies, phases], lr=rate)
-    frozen = [p.requires_grad for p in net.parameters()]
-    net.requires_grad_(False)
-    losses = []
-    try:
-        for _ in range(steps):
-            image = net.render(Modulation(frequencies, phases), camera, target.shape[-1], deterministic=True).image
-            loss = torch.mean((image - target) ** 2)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            losses.append(float(loss.detach()))
-    finally:
-        for parameter, flag in zip(net.parameters(), frozen):
-            parameter.requires_grad_(flag)
-    return Inversion(Modulation(frequencies.detach(), phases.detach()), losses)

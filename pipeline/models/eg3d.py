@@ -90,6 +90,20 @@ class EG3DGenerator(nn.Module):
         ws = self.mapping(z, cameras if conditioning is None else conditioning, truncation)
         return self.synthesis(ws, cameras, deterministic=True, use_noise=False)
 
+    def mean_latent(self) -> tuple[torch.Tensor]:
+        """Where an inversion starts (``pipeline.gan3d.inversion``): the tracked mean w (1, w_dim)."""
+        return (self.mapping.w_avg[None].clone(),)
+
+    def render_latent(self, latent: tuple[torch.Tensor], cameras: torch.Tensor, resolution: int) -> torch.Tensor:
+        """Pictures (N, 3, R, R) in [-1, 1] of one w (1, w_dim) for every layer from ``cameras``,
+        deterministic and without noise, brought to ``resolution`` (area or bilinear)."""
+        ws = latent[0][:, None].expand(len(cameras), self.num_ws, -1)
+        image = self.synthesis(ws, cameras, deterministic=True, use_noise=False).image
+        if image.shape[-1] != resolution:
+            image = F.interpolate(image, size=(resolution, resolution), mode="bilinear", align_corners=False,
+                                  antialias=True)
+        return image
+
     def synthesis(self, ws: torch.Tensor, cameras: torch.Tensor, generator: torch.Generator | None = None,
                   neural_resolution: int | None = None, deterministic: bool = False, use_noise: bool = True) -> Generated:
         """Images of ``ws`` seen from ``cameras`` (N, 25), rendered at ``neural_resolution`` rays per

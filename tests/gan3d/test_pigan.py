@@ -6,7 +6,8 @@ import torch
 
 from pipeline.camera.eg3d import camera_label, orbit_camera
 from pipeline.fields.siren import Modulation, SirenConfig, SirenMappingConfig
-from pipeline.gan3d.pigan import PiganConfig, invert, mean_modulation
+from pipeline.gan3d.inversion import invert
+from pipeline.gan3d.pigan import PiganConfig, mean_modulation
 from pipeline.render.volume import VolumeConfig
 
 SMALL = PiganConfig(mapping=SirenMappingConfig(z_dim=16, hidden=32, hidden_layers=2, layers=3, width=32),
@@ -59,9 +60,9 @@ def test_inversion_fits_frequencies_and_phases_with_the_generator_frozen():
         target = net.render(truth, camera, 16, deterministic=True).image
         before = float(((net.render(start, camera, 16, deterministic=True).image - target) ** 2).mean())
     weights = [p.detach().clone() for p in net.parameters()]
-    fit = invert(net, target, camera, start, steps=60, rate=0.05)
+    fit = invert(net, target, camera, steps=60, rate=0.05, start=tuple(start))
     with torch.no_grad():
-        after = float(((net.render(fit.modulation, camera, 16, deterministic=True).image - target) ** 2).mean())
+        after = float(((net.render_latent(fit.latent, camera, 16) - target) ** 2).mean())
     assert after < before / 4, (before, after)
     assert fit.losses[-1] < fit.losses[0]
     assert all(torch.equal(a, b) for a, b in zip(weights, net.parameters()))  # frozen ...
