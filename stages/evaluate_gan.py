@@ -6,9 +6,11 @@ of real against real: the floor a perfect generator would reach at this n. Each 
 makes as many images as the reference half, each z rendered from a camera drawn from the
 dataset's and conditioned on it (EG3D's protocol; pi-GAN takes no conditioning) through the
 generators' one interface (``pipeline.gan3d.sample``), deterministic rendering, no truncation,
-and so does the same network at initialisation (the ceiling). Scores: FID and KID on
+and so does the same network at initialisation (the ceiling; ``init_images`` of them).
+Scores: FID and KID on
 Inception features, SWD per Laplacian level (``pipeline.metrics.gan``), all at the
-dataset's resolution. The FID/KID curve over training (kimg) scores the run's snapshots.
+dataset's resolution. The FID/KID curve over training (kimg) scores the run's snapshots (the
+last, which is the final generator, on the first of the table's pictures).
 
 Multi-view consistency (``pipeline.metrics.multiview``): heads seen from yaw -a and +a, the
 conditioning fixed at the frontal camera; the left view reprojected into the right with the
@@ -20,6 +22,12 @@ Pose accuracy and identity (``pipeline.metrics.faces``, dlib; pictures upsampled
 for its detector): the ``poses`` stage's estimator on generated images at their known
 cameras, against the same estimator on real images and their labels (its own floor); dlib's
 embeddings of the two views of each head, against a real image and its mirrored copy.
+
+Inversion for novel views (``pipeline.gan3d.inversion``, pi-GAN's test; EG3D fits one w):
+held-out synthetic subjects turning their heads under one held-out map (``pipeline.synth.turns``,
+framed as the face set, so each view's label is its true camera), the frontal view fitted with the
+generator frozen, the fit rendered at every view's camera; PSNR of the fitted view and of the
+others, each beside the PSNR at the mean latent (no fit), and a picture (truth and fit rows).
 """
 
 from __future__ import annotations
@@ -33,8 +41,9 @@ import torch
 from tqdm import tqdm
 
 from pipeline import DataError
-from pipeline.gan3d.data import FaceSet, from_signed
+from pipeline.gan3d.data import FaceSet, from_signed, to_signed
 from pipeline.gan3d.generators import load_generator
+from pipeline.gan3d.inversion import invert, psnr
 from pipeline.gan3d.sample import render_conditioned, view_pair
 from pipeline.io.arrays import save_png
 from pipeline.io.resize import resize_picture
@@ -45,12 +54,15 @@ from pipeline.metrics.multiview import consistency_error
 from pipeline.schema.evaluate_gan import EvaluateGanParams
 from pipeline.seeds import rng_for
 from pipeline.stage import StageContext, StageResult, stage_main
+from pipeline.synth.hdri import procedural_sky
+from pipeline.synth.turns import render_turn, Turn
 
 INPUTS = ("dataset", "eg3d", "pigan")
 OUTPUTS = ("report",)
 TEMPLATE = "template.json"  # the poses stage's landmark template, in the dataset folder
 GENERATORS = ("eg3d", "pigan")  # inputs: model folders with generator.pt and snapshots/ (pipeline.gan3d.snapshots)
 MODEL_FILE = "generator.pt"
+TURN_RESOLUTION, TURN_LIGHTS, TURN_FACET_PX, TURN_MAP_HEIGHT = 128, 16, 0.75, 64  # as synth's default face set
 
 
 class Scorer:
@@ -71,18 +83,23 @@ class Scorer:
         return scores
 
 
+def at_side(pictures: np.ndarray, side: int) -> np.ndarray:
+    """Pictures (N, H, W, 3) uint8 brought to ``side`` x ``side`` (as they are when already that size)."""
+    if pictures.shape[1:3] == (side, side):
+        return pictures
+    return np.stack([resize_picture(p, side, side) for p in pictures])
+
+
 def generate(generator: torch.nn.Module, faces: FaceSet, count: int, seed: int, batch: int
              ) -> tuple[np.ndarray, np.ndarray]:
     """``count`` pictures at the dataset's cameras and resolution, and those cameras (count, 25);
-    the same z and cameras for any generator."""
-    rng = rng_for(seed, "evaluate-gan-fakes")
-    cameras = torch.from_numpy(faces.cameras[rng.integers(len(faces), size=count)])
-    z = torch.from_numpy(rng.standard_normal((count, generator.z_dim))).float()
+    the same z and cameras for any generator, and the first k of any count are those of count k
+    (cameras and z come from two streams)."""
+    picks = rng_for(seed, "evaluate-gan-fakes", 0).integers(len(faces), size=count)
+    cameras = torch.from_numpy(faces.cameras[picks])
+    z = torch.from_numpy(rng_for(seed, "evaluate-gan-fakes", 1).standard_normal((count, generator.z_dim))).float()
     pictures = render_conditioned(generator, z, cameras, batch=batch)
-    side = faces.resolution
-    if pictures.shape[1] != side:
-        pictures = np.stack([resize_picture(p, side, side) for p in pictures])
-    return pictures, cameras.numpy()
+    return at_side(pictures, faces.resolution), cameras.numpy()
 
 
 def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int, resolution: int) -> dict[str, float]:
@@ -97,9 +114,7 @@ def multiview(generator: torch.nn.Module, cfg: EvaluateGanParams, seed: int, res
                                cfg.multiview_tolerance)
     other, _ = consistency_error(unit(left.image.roll(1, 0)), left.depth.roll(1, 0), cams[0], unit(right.image),
                                  right.depth, cams[1], cfg.multiview_tolerance)
-    views = [from_signed(view.image) for view in (left, right)]
-    if views[0].shape[1] != resolution:
-        views = [np.stack([resize_picture(p, resolution, resolution) for p in pictures]) for pictures in views]
+    views = [at_side(from_signed(view.image), resolution) for view in (left, right)]
     return {"multiview_error": image, "multiview_raw_error": raw, "multiview_other_head_error": other,
             "multiview_covisible": covisible, **identity_scores(list(views[0]), list(views[1]))}
 
@@ -119,6 +134,43 @@ def curve_snapshots(folder: Path, points: int) -> list[Path]:
     return [snapshots[k] for k in sorted(picks)]
 
 
+def held_out_turns(cfg: EvaluateGanParams, seed: int) -> list[Turn]:
+    """The inversion test set: held-out subjects at ``inversion_yaws`` under one held-out map."""
+    env = procedural_sky(rng_for(seed, "evaluate-gan-inversion-map"), TURN_MAP_HEIGHT)
+    yaws = np.radians(cfg.inversion_yaws)
+    return [render_turn(seed, index, env, yaws, TURN_RESOLUTION, TURN_LIGHTS, TURN_FACET_PX)
+            for index in tqdm(range(cfg.inversion_subjects), desc="held-out turns", unit="subject")]
+
+
+def inversion_scores(generator: torch.nn.Module, turns: list[Turn], cfg: EvaluateGanParams, device: str
+                     ) -> tuple[dict[str, float], list[list[np.ndarray]]]:
+    """Fit each subject's frontal view (``inversion_steps`` of Adam on the latent, the generator frozen)
+    and render the fit at every yaw's true camera: the PSNR of the fitted view and of the novel
+    views, each beside the same at the mean latent (before the fit); and preview rows (truth, fit)."""
+    side = cfg.inversion_resolution
+    frontal = int(np.argmin(np.abs(np.asarray(cfg.inversion_yaws))))
+    fitted, novel, fitted_start, novel_start, rows = [], [], [], [], []
+    for turn in tqdm(turns, desc="inversion", unit="subject"):
+        targets = to_signed(at_side(turn.pictures, side)).to(device)
+        cameras = torch.from_numpy(turn.cameras).to(device)
+        with torch.no_grad():
+            start = psnr(generator.render_latent(generator.mean_latent(), cameras, side), targets).cpu().numpy()
+        fit = invert(generator, targets[frontal:frontal + 1], cameras[frontal:frontal + 1], cfg.inversion_steps,
+                     cfg.inversion_rate)
+        with torch.no_grad():
+            rendered = generator.render_latent(fit.latent, cameras, side)
+        scores = psnr(rendered, targets).cpu().numpy()
+        others = np.arange(len(scores)) != frontal
+        fitted.append(scores[frontal])
+        fitted_start.append(start[frontal])
+        novel += list(scores[others])
+        novel_start += list(start[others])
+        rows += [[enlarged(p) for p in from_signed(targets)], [enlarged(p) for p in from_signed(rendered)]]
+    return {"inversion_psnr_fitted": float(np.mean(fitted)), "inversion_psnr_novel": float(np.mean(novel)),
+            "inversion_psnr_fitted_at_mean": float(np.mean(fitted_start)),
+            "inversion_psnr_novel_at_mean": float(np.mean(novel_start))}, rows
+
+
 def evaluate_generator(name: str, path: Path, faces: FaceSet, scorer: Scorer, template: np.ndarray,
                        cfg: EvaluateGanParams, seed: int, device: str) -> tuple[dict, list, list]:
     """One generator's rows of the table (``name`` and ``name_init``), its preview rows and its curve points."""
@@ -127,7 +179,7 @@ def evaluate_generator(name: str, path: Path, faces: FaceSet, scorer: Scorer, te
     fakes, cameras = generate(generator, faces, half, seed, cfg.batch)
     torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
     initial = generator.config.build().to(device).eval()
-    initial_fakes, _ = generate(initial, faces, half, seed, cfg.batch)
+    initial_fakes, _ = generate(initial, faces, min(cfg.init_images, half), seed, cfg.batch)
     table = {}
     for key, net, pictures in ((name, generator, fakes), (f"{name}_init", initial, initial_fakes)):
         table[key] = {**scorer(pictures, key), **multiview(net, cfg, seed, faces.resolution),
@@ -136,10 +188,14 @@ def evaluate_generator(name: str, path: Path, faces: FaceSet, scorer: Scorer, te
     rows = [[label(enlarged(p), name) for p in fakes[:cfg.grid_images]],
             [label(enlarged(p), f"{name} at init") for p in initial_fakes[:cfg.grid_images]]]
     curve = []
+    count = min(cfg.curve_images, half)
     for snapshot_path in tqdm(curve_snapshots(path.parent / "snapshots", cfg.curve_points), desc=f"{name} curve",
                               unit="snapshot"):
         snapshot, info = load_generator(snapshot_path, device)
-        pictures = generate(snapshot, faces, min(cfg.curve_images, half), seed, cfg.batch)[0]
+        if info.get("step") == payload.get("step"):  # the last snapshot is the final generator: its first fakes
+            pictures = fakes[:count]
+        else:
+            pictures = generate(snapshot, faces, count, seed, cfg.batch)[0]
         curve.append({"generator": name, "kimg": float(info["kimg"]),
                       **scorer(pictures, snapshot_path.stem, with_swd=False)})
     return table, rows, curve
@@ -164,23 +220,34 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                             **pose_errors(reference[:cfg.pose_images], real_cameras, template),
                             **identity_scores(list(other[:cfg.multiview_heads]),
                                               [p[:, ::-1] for p in other[:cfg.multiview_heads]])}}
-    rows, curve = [[label(enlarged(p), "real") for p in other[:cfg.grid_images]]], []
+    rows, curve, inversion_rows = [[label(enlarged(p), "real") for p in other[:cfg.grid_images]]], [], []
+    turns = held_out_turns(cfg, seed) if cfg.inversion_subjects else []
     for name in GENERATORS:
         scores, pictures, points = evaluate_generator(name, inputs[name] / MODEL_FILE, faces, scorer, template, cfg,
                                                       seed, device)
         table.update(scores)
         rows += pictures
         curve += points
+        if turns:
+            inverted, fits = inversion_scores(load_generator(inputs[name] / MODEL_FILE, device)[0], turns, cfg, device)
+            table[name].update(inverted)
+            inversion_rows += [[label(p, f"{name} {'truth' if k % 2 == 0 else 'fit'}") if j == 0 else p
+                                for j, p in enumerate(row)] for k, row in enumerate(fits)]
     report = outputs["report"]
     report.mkdir(parents=True, exist_ok=True)
     picture = grid(rows)
     save_png(report / "samples.png", picture)
+    previews = {"samples": picture}
+    if inversion_rows:
+        previews["inversion"] = grid(inversion_rows)
+        save_png(report / "inversion.png", previews["inversion"])
     pd.DataFrame(curve).to_csv(report / "curve.csv", index=False, float_format="%.6g")
-    metrics = {"images_per_set": half, "curve_images": min(cfg.curve_images, half), "resolution": faces.resolution,
+    metrics = {"images_per_set": half, "init_images": min(cfg.init_images, half),
+               "curve_images": min(cfg.curve_images, half), "resolution": faces.resolution,
                **table}
     plot = pd.DataFrame(curve)[["generator", "kimg", "fid", "kid"]] if curve else pd.DataFrame(
         columns=["generator", "kimg", "fid", "kid"])
-    return StageResult(metrics=metrics, previews={"samples": picture}, plot=plot)
+    return StageResult(metrics=metrics, previews=previews, plot=plot)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -147,6 +147,10 @@ def test_evaluate_gan_tables_every_generator_against_real_baselines(reproduced):
     assert metrics["real_split"]["kid"] < metrics["eg3d_init"]["kid"]  # faces against an untrained network
     assert metrics["real_split"]["kid"] < metrics["pigan_init"]["kid"]
     assert metrics["pigan"]["multiview_raw_error"] == metrics["pigan"]["multiview_error"]  # pi-GAN's picture is its rendering
+    for row in ("eg3d", "pigan"):  # inversion: the held-out subject's frontal view fitted, its other view novel
+        scores = [metrics[row][f"inversion_psnr_{k}"] for k in ("fitted", "novel", "fitted_at_mean", "novel_at_mean")]
+        assert all(np.isfinite(scores)) and all(0 < p < 60 for p in scores)
+    assert (reproduced / "reports" / "gan" / "inversion.png").is_file()
     curve = (reproduced / "plots" / "evaluate_gan.csv").read_text().splitlines()
     assert curve[0] == "generator,kimg,fid,kid"
     assert [line.split(",")[:2] for line in curve[1:]] == [["eg3d", "0.004"], ["eg3d", "0.008"], ["pigan", "0.004"],
