@@ -72,12 +72,17 @@ class SirenField(nn.Module):
             x = torch.sin(pre)
         return x
 
+    def colour(self, x: torch.Tensor, directions: torch.Tensor, modulation: Modulation) -> torch.Tensor:
+        """RGB (N, M, 3) in [0, 1] from the trunk's output x (N, M, width): the colour FiLM layer on
+        [x, direction], modulated by the last frequencies and phase shifts."""
+        colour = self.colour_film(torch.cat([x, directions], dim=-1))
+        colour = torch.sin(modulation.frequencies[:, -1, None] * colour + modulation.phases[:, -1, None])
+        return torch.sigmoid(self.rgb(colour))
+
     def forward(self, points: torch.Tensor, directions: torch.Tensor, modulation: Modulation) -> FieldOutput:
         # points (N, M, 3), unit directions (N, M, 3); modulation (N, layers + 1, width) each
         x = self.trunk(points, modulation)
-        colour = self.colour_film(torch.cat([x, directions], dim=-1))
-        colour = torch.sin(modulation.frequencies[:, -1, None] * colour + modulation.phases[:, -1, None])
-        return FieldOutput(raw_density=self.density(x), features=torch.sigmoid(self.rgb(colour)))
+        return FieldOutput(raw_density=self.density(x), features=self.colour(x, directions, modulation))
 
 
 @dataclass(frozen=True)

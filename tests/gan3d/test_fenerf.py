@@ -1,0 +1,53 @@
+"""FENeRF's generator: separate geometry and texture codes, and a semantic field rendered to a segmentation."""
+
+import pytest
+import torch
+
+from pipeline.gan3d.fenerf import FenerfConfig, FenerfMappingConfig, SemanticSirenConfig
+from pipeline.io.datasets import LABELS
+from pipeline.render.volume import VolumeConfig
+from tests.gan3d.test_pigan import cameras
+
+SMALL = FenerfConfig(mapping=FenerfMappingConfig(z_geometry=8, z_texture=8, hidden=32, hidden_layers=2, layers=3, width=32),
+                     field=SemanticSirenConfig(layers=3, width=32, box_warp=1.0, low_layer=2),
+                     volume=VolumeConfig(coarse_samples=6, fine_samples=6), resolution=8)
+
+
+def test_pictures_and_segmentations_have_their_ranges():
+    torch.manual_seed(0)
+    net = SMALL.build()
+    out = net.views(torch.randn(2, net.z_dim), cameras())
+    assert net.z_dim == 16
+    assert out.image.shape == (2, 3, 8, 8) and out.image.min() >= -1 and out.image.max() <= 1
+    assert out.segmentation.shape == (2, len(LABELS), 8, 8) and out.segmentation.min() >= 0
+    torch.testing.assert_close(out.segmentation.sum(dim=1), torch.ones(2, 8, 8))  # background takes what passes
+
+
+def test_the_texture_code_repaints_without_moving_the_geometry_code_moves_both():
+    torch.manual_seed(0)
+    net = SMALL.build()
+    z = torch.randn(1, 16)
+    texture, geometry = z.clone(), z.clone()
+    texture[:, 8:] = torch.randn(1, 8)
+    geometry[:, :8] = torch.randn(1, 8)
+    base, repainted, moved = (net.views(code, cameras((0.3,))) for code in (z, texture, geometry))
+    assert torch.equal(base.depth, repainted.depth) and torch.equal(base.segmentation, repainted.segmentation)
+    assert (base.image - repainted.image).abs().max() > 1e-3
+    assert (base.depth - moved.depth).abs().max() > 1e-4
+    assert (base.segmentation - moved.segmentation).abs().max() > 1e-4
+
+
+def test_gradients_reach_both_mappings_and_the_semantic_head():
+    torch.manual_seed(0)
+    net = SMALL.build()
+    out = net(torch.randn(2, 16), cameras(), 8, generator=torch.Generator().manual_seed(0))
+    (out.image.mean() + out.segmentation[:, 1].mean()).backward()
+    for module in (net.mapping.geometry, net.mapping.texture, net.field.semantic):
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+
+
+def test_inconsistent_configs_are_refused_naming_the_keys():
+    with pytest.raises(ValueError, match=r"field.low_layer \(5\) must be one of the field's layers 1 ... 3"):
+        SemanticSirenConfig(layers=3, width=32, low_layer=5)
+    with pytest.raises(ValueError, match=r"mapping.layers and mapping.width \(8, 256\)"):
+        FenerfConfig(field=SemanticSirenConfig(layers=3, width=32, low_layer=2))
