@@ -61,6 +61,7 @@ class PiganDiscriminatorConfig:
     channel_base: int = 8192  # width at resolution r: min(channel_base / r, channel_max)
     channel_max: int = 400  # (pi-GAN's widest layers have 400 channels)
     pose_head: bool = True  # also regress yaw and pitch
+    channels: int = 3  # of its input (FENeRF's semantic discriminator: RGB and the class probabilities)
 
     def width(self, resolution: int) -> int:
         return max(1, min(self.channel_base // resolution, self.channel_max))
@@ -87,13 +88,13 @@ class PiganDiscriminator(nn.Module):
         super().__init__()
         self.config = config
         sides = config.resolutions
-        self.from_rgb = nn.ModuleDict({str(r): nn.Sequential(nn.Conv2d(3, config.width(r), 1), nn.LeakyReLU(0.2))
+        self.from_rgb = nn.ModuleDict({str(r): nn.Sequential(nn.Conv2d(config.channels, config.width(r), 1), nn.LeakyReLU(0.2))
                                        for r in sides})
         self.blocks = nn.ModuleDict({str(r): ResidualCoordBlock(config.width(r), config.width(r // 2)) for r in sides})
         self.head = nn.Conv2d(config.width(MIN_RESOLUTION), 3 if config.pose_head else 1, MIN_RESOLUTION)
 
     def forward(self, image: torch.Tensor, alpha: float = 1.0) -> Judgement:
-        """``image`` (N, 3, R, R) with R one of ``config.resolutions``; ``alpha`` in [0, 1] the
+        """``image`` (N, channels, R, R) with R one of ``config.resolutions``; ``alpha`` in [0, 1] the
         fade-in of R's block (1: faded in)."""
         side = image.shape[-1]
         if image.shape[-2] != side or str(side) not in self.blocks:

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from pipeline.gan3d.fenerf import FenerfConfig, FenerfMappingConfig, SemanticSirenConfig
+from pipeline.gan3d.pigan_discriminator import PiganDiscriminatorConfig
 from pipeline.io.datasets import LABELS
 from pipeline.render.volume import VolumeConfig
 from tests.gan3d.test_pigan import cameras
@@ -51,3 +52,16 @@ def test_inconsistent_configs_are_refused_naming_the_keys():
         SemanticSirenConfig(layers=3, width=32, low_layer=5)
     with pytest.raises(ValueError, match=r"mapping.layers and mapping.width \(8, 256\)"):
         FenerfConfig(field=SemanticSirenConfig(layers=3, width=32, low_layer=2))
+
+
+def test_the_semantic_discriminator_judges_a_picture_with_its_segmentation():
+    torch.manual_seed(0)
+    judge = PiganDiscriminatorConfig(max_resolution=16, channel_base=128, channel_max=16, pose_head=False,
+                                     channels=3 + len(LABELS)).build()
+    out = SMALL.build()(torch.randn(2, 16), cameras(), 8, generator=torch.Generator().manual_seed(0))
+    pair = torch.cat([out.image, out.segmentation * 2 - 1], dim=1)  # both in [-1, 1]
+    logit = judge(pair).logit
+    assert logit.shape == (2,) and torch.isfinite(logit).all()
+    logit.sum().backward()
+    with pytest.raises(RuntimeError):  # a picture alone does not fit its input
+        judge(out.image.detach())
