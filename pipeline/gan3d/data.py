@@ -9,8 +9,7 @@ at 512 px is 110 GB of pixels).
 Each training sample draws everything random from its own keyed generator
 (``pipeline.training.KeyedDataset``): which real image, the latent z, the camera a fake is
 rendered from and the camera that may replace it as the generator's conditioning. Fake
-cameras come from the dataset's own, as EG3D samples them. A face set read with
-``segments`` also gives each real image's label map (FENeRF's semantic discriminator).
+cameras come from the dataset's own, as EG3D samples them.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from pipeline import DataError
-from pipeline.io.arrays import load_array, load_png
+from pipeline.io.arrays import load_png
 from pipeline.io.resize import resize_picture
 from pipeline.poses.dataset import DATASET_JSON, read_dataset_json
 from pipeline.training import KeyedDataset, SampleKey
@@ -32,23 +31,18 @@ from pipeline.training import KeyedDataset, SampleKey
 class FaceSet:
     """The images of a dataset folder and their cameras (N, 25), read at ``resolution`` pixels."""
 
-    def __init__(self, root: Path, resolution: int, preload: bool = True, segments: bool = False):
-        self.root, self.resolution, self.segmented = Path(root), resolution, segments
+    def __init__(self, root: Path, resolution: int, preload: bool = True):
+        self.root, self.resolution = Path(root), resolution
         labels = read_dataset_json(self.root / DATASET_JSON)
         self.names = tuple(labels)
         self.cameras = np.stack(list(labels.values())).astype(np.float32)
         for k, name in enumerate(self.names):  # every file is there before any training starts
             if not (self.root / name).is_file():
                 raise DataError(f"{self.root / DATASET_JSON}: labels[{k}] ({name}): {self.root / name} not found")
-            if segments and not self.segment_path(k).is_file():
-                raise DataError(f"{self.segment_path(k)}: not found; the semantic discriminator needs each image's "
-                                f"label map (the poses stage writes them for a face set with labels)")
-        self.images = self.segments = None
+        self.images = None
         if preload:
             self.images = np.stack([self.picture(k) for k in tqdm(range(len(self)), desc="read faces", unit="image",
                                                                    leave=False)])
-            if segments:
-                self.segments = np.stack([self.segment(k) for k in range(len(self))])
 
     @classmethod
     def native(cls, root: Path, preload: bool = True) -> FaceSet:
@@ -76,19 +70,6 @@ class FaceSet:
                             f"upsampled reals would teach it blur (set poses.resolution to at least {self.resolution})")
         return resize_picture(picture, self.resolution, self.resolution)
 
-    def segment_path(self, k: int) -> Path:
-        """Where image ``k``'s label map is: ``labels/<name>.npy`` beside ``images/`` (the poses stage's layout)."""
-        return self.root / "labels" / f"{Path(self.names[k]).stem}.npy"
-
-    def segment(self, k: int) -> np.ndarray:
-        """Image ``k``'s label map (resolution, resolution) uint8 (``pipeline.io.datasets.LABELS``), nearest neighbours."""
-        if self.segments is not None:
-            return self.segments[k]
-        labels = np.asarray(load_array(self.segment_path(k)))
-        if labels.ndim != 2 or labels.shape[0] != labels.shape[1]:
-            raise DataError(f"{self.segment_path(k)}: shape {labels.shape} is not a square label map")
-        return resize_picture(labels, self.resolution, self.resolution, nearest=True)
-
 
 def to_signed(pictures: np.ndarray) -> torch.Tensor:
     """uint8 pictures (..., H, W, 3) as float tensors (..., 3, H, W) in [-1, 1], the GANs' range."""
@@ -109,7 +90,6 @@ class GanBatch(NamedTuple):
     cameras: torch.Tensor  # (B, 25): the cameras fakes are rendered from
     swap_cameras: torch.Tensor  # (B, 25): other dataset cameras, the conditioning when swapped
     swap_draws: torch.Tensor  # (B,) uniform in [0, 1): a sample swaps when its draw is below the probability
-    real_labels: torch.Tensor | None = None  # (B, R, R) the reals' label maps, for a segmented face set
 
 
 class GanSamples(KeyedDataset):
@@ -122,9 +102,8 @@ class GanSamples(KeyedDataset):
     def item(self, rng: np.random.Generator, key: SampleKey) -> tuple:
         real, rendered, swapped = rng.integers(len(self.faces), size=3)
         cameras = self.faces.cameras
-        item = (self.faces.picture(real), cameras[real], rng.standard_normal(self.z_dim, dtype=np.float32),
+        return (self.faces.picture(real), cameras[real], rng.standard_normal(self.z_dim, dtype=np.float32),
                 cameras[rendered], cameras[swapped], np.float32(rng.random()))
-        return item + (self.faces.segment(real),) if self.faces.segmented else item
 
     def collate(self, items: list) -> GanBatch:
         columns = [np.stack(column) for column in zip(*items)]

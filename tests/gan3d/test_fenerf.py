@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from pipeline import DataError
-from pipeline.gan3d.data import FaceSet, GanSamples
+from pipeline.gan3d.data import GanSamples
+from pipeline.gan3d.segmented import SegmentedFaceSet, SegmentedSamples
 
 from pipeline.gan3d.fenerf import FenerfConfig, FenerfMappingConfig, SemanticSirenConfig
 from pipeline.gan3d.pigan_discriminator import PiganDiscriminatorConfig
@@ -15,7 +16,7 @@ from pipeline.gan3d.pigan_training import pigan_optimizers, PiganPhase, PiganRec
 from pipeline.io.arrays import save_array
 from pipeline.io.datasets import LABELS
 from pipeline.render.volume import VolumeConfig
-from pipeline.training import Trainer, TrainSettings
+from pipeline.training import SampleKey, Trainer, TrainSettings
 from tests.gan3d.test_eg3d_training import write_dataset
 from tests.gan3d.test_pigan import cameras
 
@@ -97,7 +98,7 @@ def test_a_fenerf_step_trains_both_discriminators_and_both_codes(tmp_path):
     modules = {"generator": generator, "discriminator": image_judge, "semantic": semantic_judge}
     trainer = Trainer(modules, pigan_optimizers(generator, image_judge, recipe, semantic=semantic_judge),
                       TrainSettings(3, 2, 3, 0, "fenerf"), averages={"generator": recipe.ema_half_life})
-    faces = FaceSet(tmp_path / "data", 16, segments=True)
+    faces = SegmentedFaceSet(tmp_path / "data", 16)
     assert faces.segment(0).shape == (16, 16) and faces.segment(0).max() == LABELS.index("skin")
     before = {f"{name}.{key}": p.detach().clone() for name, m in modules.items() for key, p in m.named_parameters()}
     history = []
@@ -106,7 +107,7 @@ def test_a_fenerf_step_trains_both_discriminators_and_both_codes(tmp_path):
         history.append(PiganStep(recipe, "semantic")(trainer, batch))
         return history[-1]
 
-    trainer.fit(GanSamples(faces, generator.z_dim, 0), step, tmp_path / "work", "tag")
+    trainer.fit(SegmentedSamples(faces, generator.z_dim, 0), step, tmp_path / "work", "tag")
     assert {"semantic_discriminator", "semantic_generator", "semantic_r1", "pose", "r1"} <= set(history[0])
     after = {f"{name}.{key}": p for name, m in modules.items() for key, p in m.named_parameters()}
     for part in ("discriminator.", "semantic.", "generator.mapping.geometry.", "generator.mapping.texture.",
@@ -117,4 +118,21 @@ def test_a_fenerf_step_trains_both_discriminators_and_both_codes(tmp_path):
 def test_a_face_set_without_label_maps_is_refused_for_the_semantic_discriminator(tmp_path):
     write_dataset(tmp_path / "data")
     with pytest.raises(DataError, match=r"labels/img00000000.npy: not found; the semantic discriminator needs"):
-        FaceSet(tmp_path / "data", 16, segments=True)
+        SegmentedFaceSet(tmp_path / "data", 16)
+
+
+def test_each_sample_carries_the_label_map_of_its_own_real_image(tmp_path):
+    write_segmented_dataset(tmp_path / "data", count=5)
+    for k in range(5):  # every image's map differs: image k has class k in its top-left corner
+        labels = np.zeros((16, 16), np.uint8)
+        labels[0, 0] = k
+        save_array(tmp_path / "data" / "labels" / f"img{k:08d}.npy", labels, dtype=np.uint8)
+    faces = SegmentedFaceSet(tmp_path / "data", 16)
+    plain, segmented = GanSamples(faces, 4, 0), SegmentedSamples(faces, 4, 0)
+    for index in range(12):
+        key = SampleKey(index, 0)
+        picture, *rest, labels = segmented[key]
+        expected = plain[key]
+        assert np.array_equal(picture, expected[0]) and all(np.array_equal(a, b) for a, b in zip(rest, expected[1:]))
+        real = next(k for k in range(5) if np.array_equal(faces.picture(k), picture))
+        assert labels[0, 0] == real
