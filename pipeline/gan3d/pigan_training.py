@@ -31,16 +31,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
-from pipeline.gan3d.data import GanBatch
+from pipeline import DataError
+from pipeline.gan3d.data import FaceSet, GanBatch, GanSamples
 from pipeline.gan3d.pigan import PiganGenerator
 from pipeline.gan3d.pigan_discriminator import PiganDiscriminator
+from pipeline.gan3d.segmented import SegmentedFaceSet, SegmentedSamples
+from pipeline.gan3d.snapshots import finish, Previews, Snapshots
 from pipeline.nn.gan import discriminator_loss, r1_penalty
 from pipeline.render.volume import VolumeConfig
-from pipeline.training import BatchPhase, Optimization, phase_at, Trainer
+from pipeline.stage import StageContext, StageResult
+from pipeline.training import BatchPhase, Optimization, phase_at, run_identity, Trainer, TrainSettings
 
 PIGAN_BETAS = (0.0, 0.9)
 
@@ -235,3 +240,34 @@ def signed_one_hot(labels: torch.Tensor, classes: int, side: int) -> torch.Tenso
     if labels.shape[-1] != side:
         labels = F.interpolate(labels[:, None].float(), size=(side, side), mode="nearest")[:, 0].long()
     return F.one_hot(labels.long(), classes).permute(0, 3, 1, 2).float() * 2.0 - 1.0
+
+
+def train(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path], stage: str) -> StageResult:
+    """Stages ``train_pigan`` and ``train_fenerf`` (a section with a ``semantic`` discriminator: FENeRF,
+    on the dataset's label maps): the curriculum on the engine, snapshots, the final generator."""
+    cfg, device, out = ctx.params, ctx.execution.device, outputs["model"]
+    recipe, semantic = cfg.recipe, getattr(cfg, "semantic", None)
+    largest = max(phase.resolution for phase in recipe.curriculum)
+    native = FaceSet.native(inputs["dataset"], preload=False).resolution
+    if native < largest:
+        raise DataError(f"{inputs['dataset']}: images are {native} px, smaller than the curriculum's largest "
+                        f"resolution ({largest}, {stage}.recipe.curriculum)")
+    # each phase brings the reals down to its side
+    faces = (FaceSet if semantic is None else SegmentedFaceSet)(inputs["dataset"], largest, cfg.preload)
+    identity = run_identity(ctx.base, cfg, stage, inputs)
+    torch.manual_seed(ctx.base.seed)
+    generator, discriminator = cfg.model.build(), cfg.discriminator.build()
+    modules = {"generator": generator, "discriminator": discriminator}
+    if semantic is not None:
+        modules["semantic"] = semantic.build()
+    settings = TrainSettings(cfg.steps, recipe.curriculum[-1].batch, cfg.checkpoint_every, ctx.base.seed,
+                             stage.removeprefix("train_"), ctx.execution.workers, cfg.precision,
+                             batch_phases=recipe.batch_phases)
+    trainer = Trainer(modules, pigan_optimizers(generator, discriminator, recipe, modules.get("semantic")), settings,
+                      device, averages={"generator": recipe.ema_half_life})
+    work = ctx.work_dir or out
+    previews = Previews(cfg.grid_seeds, 1.0, cfg.turntable_frames)
+    samples = (GanSamples if semantic is None else SegmentedSamples)(faces, generator.z_dim, ctx.base.seed)
+    trainer.fit(samples, PiganStep(recipe, None if semantic is None else "semantic"), work, identity.fingerprint,
+                ctx.log_history, after_step=Snapshots(work, cfg.snapshot_every, previews, identity, ctx.log_history))
+    return finish(trainer, identity, work, out, previews, images=len(faces))
