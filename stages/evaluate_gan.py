@@ -23,6 +23,10 @@ for its detector): the ``poses`` stage's estimator on generated images at their 
 cameras, against the same estimator on real images and their labels (its own floor); dlib's
 embeddings of the two views of each head, against a real image and its mirrored copy.
 
+FENeRF's segmentation (``pipeline.gan3d.fenerf``): real crops inverted at their cameras, the
+fit's rendered classes against the crops' label maps (mean IoU); and a picture of generated faces
+beside their segmentations at three yaws.
+
 Inversion for novel views (``pipeline.gan3d.inversion``, pi-GAN's test; EG3D fits one w):
 held-out synthetic subjects turning their heads under one held-out map (``pipeline.synth.turns``,
 framed as the face set, so each view's label is its true camera), the frontal view fitted with the
@@ -41,9 +45,13 @@ import torch
 from tqdm import tqdm
 
 from pipeline import DataError
+from pipeline.camera.eg3d import camera_label, orbit_camera
+from pipeline.fields.siren import Modulation
 from pipeline.gan3d.data import FaceSet, from_signed, to_signed
+from pipeline.gan3d.fenerf import FenerfGenerator
 from pipeline.gan3d.generators import load_generator
 from pipeline.gan3d.inversion import invert, psnr
+from pipeline.gan3d.segmented import SegmentedFaceSet
 from pipeline.gan3d.sample import render_conditioned, view_pair
 from pipeline.io.arrays import save_png
 from pipeline.io.resize import resize_picture
@@ -55,12 +63,13 @@ from pipeline.schema.evaluate_gan import EvaluateGanParams
 from pipeline.seeds import rng_for
 from pipeline.stage import StageContext, StageResult, stage_main
 from pipeline.synth.hdri import procedural_sky
+from pipeline.synth.preview import LABEL_COLOURS
 from pipeline.synth.turns import render_turn, Turn
 
-INPUTS = ("dataset", "eg3d", "pigan")
+INPUTS = ("dataset", "eg3d", "pigan", "fenerf")
 OUTPUTS = ("report",)
 TEMPLATE = "template.json"  # the poses stage's landmark template, in the dataset folder
-GENERATORS = ("eg3d", "pigan")  # inputs: model folders with generator.pt and snapshots/ (pipeline.gan3d.snapshots)
+GENERATORS = ("eg3d", "pigan", "fenerf")  # inputs: model folders with generator.pt and snapshots/ (pipeline.gan3d.snapshots)
 MODEL_FILE = "generator.pt"
 TURN_RESOLUTION, TURN_LIGHTS, TURN_FACET_PX, TURN_MAP_HEIGHT = 128, 16, 0.75, 64  # as synth's default face set
 
@@ -171,6 +180,49 @@ def inversion_scores(generator: torch.nn.Module, turns: list[Turn], cfg: Evaluat
             "inversion_psnr_novel_at_mean": float(np.mean(novel_start))}, rows
 
 
+def segmentation_scores(generator: FenerfGenerator, faces: SegmentedFaceSet, picks: np.ndarray,
+                        cfg: EvaluateGanParams, device: str) -> tuple[dict[str, float], list[list[np.ndarray]]]:
+    """FENeRF's segmentation of real crops it inverts: each crop (``picks``) fitted at its dataset
+    camera (the generator frozen, ``inversion_steps``), the fit's class probabilities rendered there,
+    their argmax against the crop's label map (nearest neighbours to ``inversion_resolution``): the
+    mean IoU over the classes either holds, pooled over the crops; and preview rows (crop, its
+    labels, the fit, its segmentation)."""
+    side = cfg.inversion_resolution
+    classes = generator.config.field.classes
+    intersection, union, rows = np.zeros(classes), np.zeros(classes), []
+    for k in tqdm(picks, desc="fenerf: segmenting inverted reals", unit="image"):
+        target = to_signed(at_side(faces.picture(int(k))[None], side)).to(device)
+        truth = resize_picture(faces.segment(int(k)), side, side, nearest=True)
+        camera = torch.from_numpy(faces.cameras[int(k)][None]).to(device)
+        fit = invert(generator, target, camera, cfg.inversion_steps, cfg.inversion_rate)
+        with torch.no_grad():
+            out = generator.render(Modulation(*fit.latent), camera, side, deterministic=True)
+        predicted = out.segmentation[0].argmax(dim=0).cpu().numpy()
+        for c in range(classes):
+            intersection[c] += np.sum((predicted == c) & (truth == c))
+            union[c] += np.sum((predicted == c) | (truth == c))
+        rows.append([enlarged(p) for p in (from_signed(target)[0], LABEL_COLOURS[truth].astype(np.uint8),
+                                           from_signed(out.image)[0], LABEL_COLOURS[predicted].astype(np.uint8))])
+    present = union > 0
+    return {"segmentation_miou": float(np.mean(intersection[present] / union[present])),
+            "segmentation_images": len(picks)}, rows
+
+
+def semantic_views(generator: FenerfGenerator, seeds: int, yaws: tuple[float, ...] = (-30.0, 0.0, 30.0)
+                   ) -> list[list[np.ndarray]]:
+    """Rows of generated faces beside their rendered segmentations (argmax) at three yaws."""
+    rows = []
+    for seed in range(seeds):
+        z = torch.from_numpy(rng_for(seed, "evaluate-gan-semantic").standard_normal((1, generator.z_dim))).float()
+        row = []
+        for yaw in yaws:
+            out = generator.views(z, torch.from_numpy(camera_label(orbit_camera(np.radians(yaw), 0.0))[None]).float())
+            row += [enlarged(from_signed(out.image)[0]),
+                    enlarged(LABEL_COLOURS[out.segmentation[0].argmax(dim=0).numpy()].astype(np.uint8))]
+        rows.append(row)
+    return rows
+
+
 def evaluate_generator(name: str, path: Path, faces: FaceSet, scorer: Scorer, template: np.ndarray,
                        cfg: EvaluateGanParams, seed: int, device: str) -> tuple[dict, list, list]:
     """One generator's rows of the table (``name`` and ``name_init``), its preview rows and its curve points."""
@@ -220,7 +272,7 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
                             **pose_errors(reference[:cfg.pose_images], real_cameras, template),
                             **identity_scores(list(other[:cfg.multiview_heads]),
                                               [p[:, ::-1] for p in other[:cfg.multiview_heads]])}}
-    rows, curve, inversion_rows = [[label(enlarged(p), "real") for p in other[:cfg.grid_images]]], [], []
+    rows, curve, inversion_rows, semantic_rows = [[label(enlarged(p), "real") for p in other[:cfg.grid_images]]], [], [], []
     turns = held_out_turns(cfg, seed) if cfg.inversion_subjects else []
     for name in GENERATORS:
         scores, pictures, points = evaluate_generator(name, inputs[name] / MODEL_FILE, faces, scorer, template, cfg,
@@ -228,11 +280,18 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
         table.update(scores)
         rows += pictures
         curve += points
+        generator = load_generator(inputs[name] / MODEL_FILE, device)[0]
         if turns:
-            inverted, fits = inversion_scores(load_generator(inputs[name] / MODEL_FILE, device)[0], turns, cfg, device)
+            inverted, fits = inversion_scores(generator, turns, cfg, device)
             table[name].update(inverted)
             inversion_rows += [[label(p, f"{name} {'truth' if k % 2 == 0 else 'fit'}") if j == 0 else p
                                 for j, p in enumerate(row)] for k, row in enumerate(fits)]
+        if isinstance(generator, FenerfGenerator):
+            segmented = SegmentedFaceSet(inputs["dataset"], faces.resolution, preload=False)
+            scores, pictures = segmentation_scores(generator, segmented, drawn[:cfg.inversion_subjects], cfg, device)
+            table[name].update(scores)
+            semantic_rows = [[label(p, text) if text else p for p, text in zip(row, ("crop", "labels", "fit", "parsed"))]
+                             for row in pictures] + semantic_views(generator, cfg.grid_images // 2)
     report = outputs["report"]
     report.mkdir(parents=True, exist_ok=True)
     picture = grid(rows)
@@ -241,6 +300,9 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     if inversion_rows:
         previews["inversion"] = grid(inversion_rows)
         save_png(report / "inversion.png", previews["inversion"])
+    if semantic_rows:
+        previews["fenerf_segmentation"] = grid(semantic_rows)
+        save_png(report / "fenerf_segmentation.png", previews["fenerf_segmentation"])
     pd.DataFrame(curve).to_csv(report / "curve.csv", index=False, float_format="%.6g")
     metrics = {"images_per_set": half, "init_images": min(cfg.init_images, half),
                "curve_images": min(cfg.curve_images, half), "resolution": faces.resolution,

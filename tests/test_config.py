@@ -28,7 +28,7 @@ def params_file(tmp_path: Path) -> Path:
 def test_every_section_has_its_schema_module():
     assert SECTIONS == {"synth", "lightmaps", "relight", "trimaps", "train_matting", "evaluate_matting", "train_geometry",
                         "train_albedo", "train_shading", "evaluate_relighting", "poses", "train_eg3d", "train_pigan",
-                        "evaluate_gan", "flow", "photo"}
+                        "train_fenerf", "evaluate_gan", "flow", "photo"}
     assert "relighting" in schema_modules() and schema_of("relighting") is None  # shared, not a section
 
 

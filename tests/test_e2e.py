@@ -138,7 +138,7 @@ def test_pigan_follows_its_curriculum_and_samples_from_the_command_line(reproduc
 def test_evaluate_gan_tables_every_generator_against_real_baselines(reproduced):
     metrics = json.loads((reproduced / "metrics" / "evaluate_gan.json").read_text())
     assert metrics["images_per_set"] == 8 and metrics["resolution"] == 16
-    for row in ("real_split", "eg3d", "eg3d_init", "pigan", "pigan_init"):
+    for row in ("real_split", "eg3d", "eg3d_init", "pigan", "pigan_init", "fenerf", "fenerf_init"):
         assert all(isinstance(metrics[row][k], float) and np.isfinite(metrics[row][k])
                    for k in ("fid", "kid", "kid_std", "swd_16", "swd_mean"))
         assert 0 <= metrics[row]["pose_found"] <= 1 and 0 <= metrics[row]["identity_found"] <= 1  # NaN scores where 0
@@ -147,14 +147,26 @@ def test_evaluate_gan_tables_every_generator_against_real_baselines(reproduced):
     assert metrics["real_split"]["kid"] < metrics["eg3d_init"]["kid"]  # faces against an untrained network
     assert metrics["real_split"]["kid"] < metrics["pigan_init"]["kid"]
     assert metrics["pigan"]["multiview_raw_error"] == metrics["pigan"]["multiview_error"]  # pi-GAN's picture is its rendering
-    for row in ("eg3d", "pigan"):  # inversion: the held-out subject's frontal view fitted, its other view novel
+    for row in ("eg3d", "pigan", "fenerf"):  # inversion: the held-out subject's frontal view fitted, its other view novel
         scores = [metrics[row][f"inversion_psnr_{k}"] for k in ("fitted", "novel", "fitted_at_mean", "novel_at_mean")]
         assert all(np.isfinite(scores)) and all(0 < p < 60 for p in scores)
     assert (reproduced / "reports" / "gan" / "inversion.png").is_file()
+    assert 0 <= metrics["fenerf"]["segmentation_miou"] <= 1 and metrics["fenerf"]["segmentation_images"] == 1
+    assert (reproduced / "reports" / "gan" / "fenerf_segmentation.png").is_file()
     curve = (reproduced / "plots" / "evaluate_gan.csv").read_text().splitlines()
     assert curve[0] == "generator,kimg,fid,kid"
     assert [line.split(",")[:2] for line in curve[1:]] == [["eg3d", "0.004"], ["eg3d", "0.008"], ["pigan", "0.004"],
-                                                            ["pigan", "0.008"]]
+                                                            ["pigan", "0.008"], ["fenerf", "0.004"], ["fenerf", "0.008"]]
+
+
+def test_fenerf_trains_with_its_semantic_discriminator_and_samples_from_the_command_line(reproduced, tmp_path):
+    model = reproduced / "data/models/fenerf"
+    assert sorted(p.name for p in (model / "snapshots").iterdir()) == ["step0000002.pt", "step0000004.pt"]
+    history = (reproduced / "plots" / "train_fenerf.csv").read_text().splitlines()
+    assert {"semantic_discriminator", "semantic_generator", "discriminator", "generator"} <= set(history[0].split(","))
+    done = run(["lightstage", "sample", "--model", str(model), "--seeds", "0-1", "--yaw", "-20,20", "--scale", "1",
+                "-o", str(tmp_path / "grid.png")], cwd=reproduced)
+    assert "2 seeds x 2 yaws" in done.stdout
 
 
 def test_second_repro_is_a_no_op(reproduced):

@@ -21,6 +21,9 @@ topk_interval), at least ``topk_min``), plus the pose term. A new discriminator 
 in over the phase's ``fade_steps``. Gradients are clipped to ``gradient_clip`` (norm) for
 both networks; Adam with betas (0, 0.9). The engine keeps the EMA generator
 (``ema_half_life`` steps: pi-GAN's decay 0.999 is a half-life of 693).
+
+FENeRF trains by the same step with a second discriminator (``PiganStep(recipe, semantic=...)``)
+that judges a picture together with its segmentation.
 """
 
 from __future__ import annotations
@@ -28,16 +31,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
-from pipeline.gan3d.data import GanBatch
+from pipeline import DataError
+from pipeline.gan3d.data import FaceSet, GanBatch, GanSamples
 from pipeline.gan3d.pigan import PiganGenerator
 from pipeline.gan3d.pigan_discriminator import PiganDiscriminator
+from pipeline.gan3d.segmented import SegmentedFaceSet, SegmentedSamples
+from pipeline.gan3d.snapshots import finish, Previews, Snapshots
 from pipeline.nn.gan import discriminator_loss, r1_penalty
 from pipeline.render.volume import VolumeConfig
-from pipeline.training import BatchPhase, Optimization, phase_at, Trainer
+from pipeline.stage import StageContext, StageResult
+from pipeline.training import BatchPhase, Optimization, phase_at, run_identity, Trainer, TrainSettings
 
 PIGAN_BETAS = (0.0, 0.9)
 
@@ -123,14 +131,19 @@ class PhaseRates:
         return getattr(phase, f"{self.network}_rate")
 
 
-def pigan_optimizers(generator: PiganGenerator, discriminator: PiganDiscriminator, recipe: PiganRecipe
-                     ) -> dict[str, Optimization]:
+def pigan_optimizers(generator: PiganGenerator, discriminator: PiganDiscriminator, recipe: PiganRecipe,
+                     semantic: PiganDiscriminator | None = None) -> dict[str, Optimization]:
+    """Adam for each network at its phase's rate; FENeRF's ``semantic`` discriminator (optional)
+    at the discriminators' rate."""
     first = recipe.curriculum[0]
+    networks = [("generator", generator, "generator"), ("discriminator", discriminator, "discriminator")]
+    if semantic is not None:
+        networks.append(("semantic", semantic, "discriminator"))
     optimizers = {}
-    for name, net, rate in (("generator", generator, first.generator_rate),
-                            ("discriminator", discriminator, first.discriminator_rate)):
-        adam = torch.optim.Adam(net.parameters(), rate, betas=PIGAN_BETAS, fused=True)
-        optimizers[name] = Optimization(adam, PhaseRates(recipe, name), clip=recipe.gradient_clip)
+    for name, net, kind in networks:
+        rates = PhaseRates(recipe, kind)
+        adam = torch.optim.Adam(net.parameters(), rates.rate(first), betas=PIGAN_BETAS, fused=True)
+        optimizers[name] = Optimization(adam, rates, clip=recipe.gradient_clip)
     return optimizers
 
 
@@ -145,48 +158,116 @@ def orbit_angles(cameras: torch.Tensor) -> torch.Tensor:
 
 class PiganStep:
     """``step(trainer, batch)`` for the engine; the trainer's modules are ``generator`` and
-    ``discriminator``, and it averages the generator (``averages``)."""
+    ``discriminator``, and it averages the generator (``averages``). With ``semantic`` (FENeRF) the
+    trainer also has that discriminator, which judges a picture together with its segmentation
+    (the reals' label maps one-hot, the fakes' class probabilities, both in [-1, 1]); it has its own
+    logistic loss and R1, and the generator's loss is the sum of both discriminators' terms."""
 
-    def __init__(self, recipe: PiganRecipe):
-        self.recipe = recipe
+    def __init__(self, recipe: PiganRecipe, semantic: str | None = None):
+        self.recipe, self.semantic = recipe, semantic
 
     def __call__(self, trainer: Trainer, batch: GanBatch) -> dict[str, float]:
         recipe, step = self.recipe, trainer.step
-        generator, discriminator = trainer.modules["generator"], trainer.modules["discriminator"]
+        generator = trainer.modules["generator"]
         _, phase, _ = recipe.phase(step)
         alpha, side = recipe.alpha(step), phase.resolution
         volume = dataclasses.replace(generator.config.volume, coarse_samples=phase.samples_per_ray,
                                      fine_samples=phase.samples_per_ray)
-        fake = generator(batch.z, batch.cameras, side, recipe.density_noise_at(step), volume=volume).image
+        out = generator(batch.z, batch.cameras, side, recipe.density_noise_at(step), volume=volume)
         real = batch.real.detach()
         if real.shape[-1] != side:
             real = F.interpolate(real, size=(side, side), mode="bilinear", align_corners=False, antialias=True)
+        pairs = {"discriminator": (real, out.image)}
+        if self.semantic is not None:
+            pairs[self.semantic] = (torch.cat([real, signed_one_hot(batch.real_labels, out.segmentation.shape[1], side)], 1),
+                                    torch.cat([out.image, out.segmentation * 2.0 - 1.0], 1))
         regularise = recipe.r1_gamma > 0 and trainer.due(recipe.r1_every)
-        real.requires_grad_(regularise)
+        losses = {}
+        for name, (real_input, fake_input) in pairs.items():
+            losses.update(self.discriminator_step(trainer, name, real_input, fake_input, batch, alpha, regularise))
+        g_loss = 0.0
+        for name, (_, fake_input) in pairs.items():
+            discriminator = trainer.modules[name]
+            discriminator.requires_grad_(False)
+            judged = discriminator(fake_input, alpha)
+            kept = math.ceil(recipe.topk_share(step) * len(judged.logit))
+            term = F.softplus(-torch.topk(judged.logit, kept).values).mean()
+            losses[_key(name, "generator")] = term.item()
+            if name == "discriminator" and recipe.pose_weight > 0 and judged.pose is not None:
+                term = term + recipe.pose_weight * F.mse_loss(judged.pose, orbit_angles(batch.cameras))
+            g_loss = g_loss + term
+        trainer.descend("generator", g_loss)
+        for name in pairs:
+            trainer.modules[name].requires_grad_(True)
+        losses["total"] = sum(losses[_key(name, k)] for name in pairs for k in ("discriminator", "generator"))
+        return losses
+
+    def discriminator_step(self, trainer: Trainer, name: str, real: torch.Tensor, fake: torch.Tensor,
+                           batch: GanBatch, alpha: float, regularise: bool) -> dict[str, float]:
+        """One step of discriminator ``name``: its logistic loss, R1 when ``regularise``, and (the
+        picture's discriminator, with a pose head) the pose term."""
+        recipe, discriminator = self.recipe, trainer.modules[name]
+        real = real.detach().requires_grad_(regularise)
         real_judged, fake_judged = discriminator(real, alpha), discriminator(fake.detach(), alpha)
         d_loss = discriminator_loss(real_judged.logit, fake_judged.logit)
-        losses = {"discriminator": d_loss.item(), "real_score": real_judged.logit.mean().item(),
-                  "fake_score": fake_judged.logit.mean().item(), "alpha": alpha}
+        losses = {_key(name, "discriminator"): d_loss.item(), _key(name, "real_score"): real_judged.logit.mean().item(),
+                  _key(name, "fake_score"): fake_judged.logit.mean().item()}
+        if name == "discriminator":
+            losses["alpha"] = alpha  # the fade-in both discriminators follow
         if regularise:
             penalty = r1_penalty(real_judged.logit, [real])
             d_loss = d_loss + penalty * (recipe.r1_gamma / 2 * recipe.r1_every)
-            losses["r1"] = penalty.item()
-        pose = recipe.pose_weight > 0 and real_judged.pose is not None
-        if pose:
+            losses[_key(name, "r1")] = penalty.item()
+        if name == "discriminator" and recipe.pose_weight > 0 and real_judged.pose is not None:
             pose_error = (F.mse_loss(fake_judged.pose, orbit_angles(batch.cameras))
                           + F.mse_loss(real_judged.pose, orbit_angles(batch.real_cameras)))
             d_loss = d_loss + recipe.pose_weight * pose_error
             losses["pose"] = pose_error.item()
-        trainer.descend("discriminator", d_loss)
-
-        discriminator.requires_grad_(False)
-        judged = discriminator(fake, alpha)
-        kept = math.ceil(recipe.topk_share(step) * len(judged.logit))
-        g_loss = F.softplus(-torch.topk(judged.logit, kept).values).mean()
-        losses["generator"] = g_loss.item()
-        if pose:
-            g_loss = g_loss + recipe.pose_weight * F.mse_loss(judged.pose, orbit_angles(batch.cameras))
-        trainer.descend("generator", g_loss)
-        discriminator.requires_grad_(True)
-        losses["total"] = losses["discriminator"] + losses["generator"]
+        trainer.descend(name, d_loss)
         return losses
+
+
+def _key(discriminator: str, loss: str) -> str:
+    """A loss's name in the history: the picture's discriminator's plain, another's prefixed."""
+    return loss if discriminator == "discriminator" else f"{discriminator}_{loss}"
+
+
+def signed_one_hot(labels: torch.Tensor, classes: int, side: int) -> torch.Tensor:
+    """Label maps (B, H, W) as one-hot (B, classes, side, side) in {-1, 1}, brought to ``side`` by
+    nearest neighbours (labels do not blend)."""
+    if labels is None:
+        raise ValueError("the semantic discriminator needs the reals' label maps (a dataset with labels/)")
+    if labels.shape[-1] != side:
+        labels = F.interpolate(labels[:, None].float(), size=(side, side), mode="nearest")[:, 0].long()
+    return F.one_hot(labels.long(), classes).permute(0, 3, 1, 2).float() * 2.0 - 1.0
+
+
+def train(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path], stage: str) -> StageResult:
+    """Stages ``train_pigan`` and ``train_fenerf`` (a section with a ``semantic`` discriminator: FENeRF,
+    on the dataset's label maps): the curriculum on the engine, snapshots, the final generator."""
+    cfg, device, out = ctx.params, ctx.execution.device, outputs["model"]
+    recipe, semantic = cfg.recipe, getattr(cfg, "semantic", None)
+    largest = max(phase.resolution for phase in recipe.curriculum)
+    native = FaceSet.native(inputs["dataset"], preload=False).resolution
+    if native < largest:
+        raise DataError(f"{inputs['dataset']}: images are {native} px, smaller than the curriculum's largest "
+                        f"resolution ({largest}, {stage}.recipe.curriculum)")
+    # each phase brings the reals down to its side
+    faces = (FaceSet if semantic is None else SegmentedFaceSet)(inputs["dataset"], largest, cfg.preload)
+    identity = run_identity(ctx.base, cfg, stage, inputs)
+    torch.manual_seed(ctx.base.seed)
+    generator, discriminator = cfg.model.build(), cfg.discriminator.build()
+    modules = {"generator": generator, "discriminator": discriminator}
+    if semantic is not None:
+        modules["semantic"] = semantic.build()
+    settings = TrainSettings(cfg.steps, recipe.curriculum[-1].batch, cfg.checkpoint_every, ctx.base.seed,
+                             stage.removeprefix("train_"), ctx.execution.workers, cfg.precision,
+                             batch_phases=recipe.batch_phases)
+    trainer = Trainer(modules, pigan_optimizers(generator, discriminator, recipe, modules.get("semantic")), settings,
+                      device, averages={"generator": recipe.ema_half_life})
+    work = ctx.work_dir or out
+    previews = Previews(cfg.grid_seeds, 1.0, cfg.turntable_frames)
+    samples = (GanSamples if semantic is None else SegmentedSamples)(faces, generator.z_dim, ctx.base.seed)
+    trainer.fit(samples, PiganStep(recipe, None if semantic is None else "semantic"), work, identity.fingerprint,
+                ctx.log_history, after_step=Snapshots(work, cfg.snapshot_every, previews, identity, ctx.log_history))
+    return finish(trainer, identity, work, out, previews, images=len(faces))
