@@ -34,7 +34,8 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     if cfg.crop > height:
         raise DataError(f"{inputs['relight']}: images are {height} px, smaller than train_matting.crop = {cfg.crop}")
     recipe = BatchRecipe(batch=cfg.batch, crop=cfg.crop, band_fraction=tuple(cfg.band_fraction),
-                         coarse_share=cfg.coarse_share, texture_share=cfg.texture_share, early_crops=tuple(cfg.early_crops))
+                         coarse_share=cfg.coarse_share, texture_share=cfg.texture_share, clutter_share=cfg.clutter_share,
+                         early_crops=tuple(cfg.early_crops))
     identity = run_identity(ctx.base, cfg, "train_matting", inputs)
     torch.manual_seed(ctx.base.seed)
     model = cfg.model.build()

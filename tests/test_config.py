@@ -168,7 +168,8 @@ def test_a_new_section_needs_only_its_schema_module(params_file, new_section):
     for profile in PROFILES:
         set_params(params_file, ("profiles", profile, new_section), {"steps": 1} if profile == "tiny" else {})
     assert load_params(params_file, profile="tiny").section(new_section).steps == 1
-    assert load_section(params_file, TrainMattingParams).section("train_matting").steps == 3000
+    written = yaml.safe_load((ROOT / "params.yaml").read_text())["train_matting"]["steps"]
+    assert load_section(params_file, TrainMattingParams).section("train_matting").steps == written
     set_params(params_file, (new_section, "steps"), 0)
     with pytest.raises(ConfigError, match="train_dummy.steps"):
         load_params(params_file)
@@ -218,4 +219,11 @@ def test_a_warm_up_longer_than_the_run_is_refused(params_file):
     assert load_params(params_file).section("train_matting").schedule.warmup == 150
     set_params(params_file, ("train_shading", "schedule", "warmup"), 2000)  # the relighting nets: the same check
     with pytest.raises(ConfigError, match=r"train_shading.*schedule.warmup \(2000\) must end before steps"):
+        load_params(params_file)
+
+
+def test_matting_background_shares_must_leave_room(params_file):
+    set_params(params_file, ("train_matting", "texture_share"), 0.6)
+    set_params(params_file, ("train_matting", "clutter_share"), 0.5)
+    with pytest.raises(ConfigError, match="texture_share \\+ clutter_share is 1.1"):
         load_params(params_file)

@@ -6,6 +6,10 @@ C = alpha F + (1 - alpha) B. Training re-composites each foreground over varied
 backgrounds (other views' maps, mirrored, and procedural textures) and gives the
 network either a trimap generated from the true alpha or a coarse trimap from a
 simulated segmentation, its input at inference.
+
+The evaluation composites the test foregrounds over their own maps (smooth skies, closed-form
+matting's best case) and, as Composition-1k puts its foregrounds over natural photographs, over
+held-out indoor clutter (``indoor_backdrop``; training draws its own from other seeds).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pipeline.matting.guidance import colour_guidance
 from pipeline.matting.trimap import (band_width, coarse_segmentation, coarse_trimap, trimap_classes, trimap_from_alpha,
                                      true_trimap_classes, UNKNOWN)
 from pipeline.models.matting import MattingBatch
+from pipeline.synth.backdrop import clutter
 from pipeline.training import CropPhase, CropPlan, KeyedDataset, SampleKey
 
 
@@ -109,6 +114,14 @@ def random_texture(rng: np.random.Generator, height: int, width: int, frame: int
     return np.clip(texture / 3 * rng.uniform(0.5, 1.5) + rng.uniform(0, 0.3, 3), 0, 1).astype(np.float32)
 
 
+def indoor_backdrop(rng: np.random.Generator, height: int, width: int, frame: int) -> np.ndarray:
+    """A window (height, width, 3) of an indoor clutter drawn at ``frame`` px (``synth``'s backdrops
+    of the face set: shelves, frames, windows, lamps, out of focus), in display space."""
+    room = srgb_curve(clutter(rng, frame, brightness=float(rng.uniform(0.03, 0.3))))
+    y, x = rng.integers(frame - height + 1), rng.integers(frame - width + 1)
+    return np.clip(room[y:y + height, x:x + width], 0.0, 1.0).astype(np.float32)
+
+
 Window = tuple[slice, slice]
 
 
@@ -166,6 +179,7 @@ class BatchRecipe:
     band_fraction: tuple[float, float]
     coarse_share: float  # share of samples given a coarse trimap
     texture_share: float  # share of samples over a procedural texture
+    clutter_share: float = 0.0  # share of samples over an indoor clutter (``indoor_backdrop``); the rest over other maps
     thin_fraction: float = 0.02
     jitter_fraction: float = 0.02
     coarse_band_fraction: float = 0.04
@@ -219,15 +233,18 @@ def to_batch(images, trimaps, alphas, foregrounds, backgrounds) -> MattingBatch:
 
 def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe: BatchRecipe, crop: int
                      ) -> dict[str, np.ndarray]:
-    """One training crop: a random sample re-composited over another's background or a texture,
+    """One training crop: a random sample re-composited over another's background, a texture or a clutter,
     randomly mirrored, cropped around the band of its input trimap. Only the crop of the colour
     layers is read (``source``: ``InMemory`` or ``OnDisk``)."""
     k = int(rng.integers(len(source)))
     alpha = source.alpha(k)
     height, width = alpha.shape
-    texture = rng.uniform() < recipe.texture_share
-    other = None if texture else int(rng.integers(len(source)))
-    background = random_texture(rng, crop, crop, frame=height) if texture else None
+    draw = rng.uniform()
+    texture = draw < recipe.texture_share
+    indoor = not texture and draw < recipe.texture_share + recipe.clutter_share
+    other = None if texture or indoor else int(rng.integers(len(source)))
+    background = (random_texture(rng, crop, crop, frame=height) if texture
+                  else indoor_backdrop(rng, crop, crop, frame=height) if indoor else None)
     trimap = _input_trimap(source, k, alpha, rng, recipe)
     flip = rng.uniform() < 0.5
     if flip:
@@ -238,7 +255,7 @@ def training_example(source: InMemory | OnDisk, rng: np.random.Generator, recipe
         f = source.foreground(k, (rows, slice(width - x - crop, width - x)))[:, ::-1]
     else:
         f = source.foreground(k, (rows, columns))
-    b = background if texture else source.background(other, (rows, columns))
+    b = source.background(other, (rows, columns)) if background is None else background
     a = np.ascontiguousarray(alpha[rows, columns])
     return {"images": composite(f * a[..., None], a, b), "trimaps": np.ascontiguousarray(trimap[rows, columns]), "alphas": a,
             "foregrounds": np.ascontiguousarray(f), "backgrounds": b}

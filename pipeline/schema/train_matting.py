@@ -23,6 +23,8 @@ class TrainMattingParams(Section):
                                "kind cosine or constant, warmup steps, floor (cosine's last share of the rate)")
     coarse_share: float = Field(ge=0, le=1, description="share of samples given a coarse trimap")
     texture_share: float = Field(ge=0, le=1, description="share of samples over a procedural texture")
+    clutter_share: float = Field(ge=0, le=1, description="share of samples over an indoor clutter (the face set's "
+                                 "backdrops); the rest go over other views' maps")
     band_fraction: list[float] = Field(min_length=2, max_length=2, description="generated-trimap band widths")
     loss_alpha: float = Field(ge=0)
     loss_composition: float = Field(ge=0)
@@ -41,6 +43,8 @@ class TrainMattingParams(Section):
 
     @model_validator(mode="after")
     def _model_fits_crop(self) -> TrainMattingParams:
+        if self.texture_share + self.clutter_share > 1:
+            raise ValueError(f"texture_share + clutter_share is {self.texture_share + self.clutter_share}, over 1")
         check_model_and_crop(self.model, self.crop)
         check_early_crops(self.model, self.early_crops, self.crop, self.steps)
         self.schedule.check(self.steps)

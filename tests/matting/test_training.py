@@ -67,6 +67,25 @@ def test_batches_are_consistent_composites():
     assert batch.image.shape == (2, 3, 16, 16) and torch.all(batch.trimap.sum(1) == 1)
 
 
+def test_clutter_share_puts_crops_over_indoor_clutter_not_the_samples_backgrounds():
+    samples = toy_samples()
+    indoor = BatchRecipe(batch=8, crop=16, band_fraction=(0.05, 0.1), coarse_share=0.4, texture_share=0.0, clutter_share=1.0)
+    batch = sample_batch(samples, np.random.default_rng(2), indoor)
+    recomposed = batch.alpha * batch.foreground + (1 - batch.alpha) * batch.background
+    assert torch.allclose(recomposed, batch.image, atol=1e-6)
+    # every backdrop is new: no 16 px window of any sample's own background
+    own = torch.stack([torch.from_numpy(s.background).permute(2, 0, 1) for s in samples])
+    windows = own.unfold(2, 16, 1).unfold(3, 16, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 3, 16, 16)
+    for b in batch.background:
+        assert (windows - b).abs().amax(dim=(1, 2, 3)).min() > 0.05
+    # a room's hard edges (shelves, frames), not only smooth noise: some neighbours differ by a lot
+    assert max(float(b.diff(dim=-1).abs().max()) for b in batch.background) > 0.1
+    again = sample_batch(samples, np.random.default_rng(2), indoor)
+    assert torch.equal(again.image, batch.image)
+    none = BatchRecipe(batch=8, crop=16, band_fraction=(0.05, 0.1), coarse_share=0.4, texture_share=0.0)
+    assert not torch.equal(sample_batch(samples, np.random.default_rng(2), none).background, batch.background)
+
+
 def test_keyed_items_do_not_depend_on_the_order_they_are_read_in():
     data = ToyCrops(toy_samples())
     first = [data[SampleKey(i, 0)][0]["images"] for i in (3, 1, 2)]
@@ -130,3 +149,24 @@ def test_decoder_widths_set_every_decoder_and_round_trip(tmp_path):
     assert loaded.config.decoder_widths == (6, 4)
     with pytest.raises(ValueError, match="decoder_widths has 3 entries"):
         MattingConfig(widths=(8, 16, 32), decoder_widths=(6, 4, 2))
+
+
+def test_shared_decoder_feeds_every_head_and_round_trips(tmp_path):
+    separate = MattingNet(MattingConfig(widths=(8, 16, 32)))
+    shared = MattingNet(MattingConfig(widths=(8, 16, 32), shared_decoder=True))
+    decoder_size = sum(p.numel() for p in separate.alpha_decoder.parameters())
+    # two decoders fewer, the heads unchanged
+    assert sum(p.numel() for p in separate.parameters()) - sum(p.numel() for p in shared.parameters()) == 2 * decoder_size
+    assert not hasattr(shared, "alpha_decoder")
+    image, trimap = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    for head in ("trimap_logits", "alpha", "foreground"):  # each output's loss trains the one decoder
+        shared.zero_grad()
+        getattr(shared(image, trimap), head).mean().backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in shared.decoder.parameters())
+    checkpoint.save(tmp_path / "m.pt", checkpoint.model_payload(shared, {}, {}))
+    loaded, _ = checkpoint.load_model(tmp_path / "m.pt", MattingConfig)
+    assert loaded.config.shared_decoder
+    with torch.no_grad():
+        assert torch.equal(loaded(image, trimap).alpha, shared(image, trimap).alpha)
+
+
