@@ -49,6 +49,11 @@ def _grid_row(sample, coarse, model_matte) -> list[np.ndarray]:
             label(to_picture(sample.alpha, "scalar"), "true alpha")]
 
 
+def _errors(method: str, predicted: np.ndarray, truth: np.ndarray, unknown: np.ndarray) -> dict[str, float]:
+    """A method's SAD, MSE, Grad and Conn as ``{method}_{error}`` columns of the per-image table."""
+    return {f"{method}_{k}": v for k, v in matting_errors(predicted, truth, unknown).items()}
+
+
 def over_clutter(sample, index: int, seed: int) -> np.ndarray:
     """The sample's foreground over a held-out indoor clutter (display space, as its composite)."""
     height, width = sample.alpha.shape
@@ -68,19 +73,18 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
         with_trimap = predict(model, image, sample.trimap, clamp_known=True)
         from_coarse = predict(model, image, sample.coarse_trimap, clamp_known=False)
         row = {"image": sample.name}
-        row.update({f"model_{k}": v for k, v in matting_errors(with_trimap.alpha, sample.alpha, unknown).items()})
-        row.update({f"coarse_{k}": v for k, v in matting_errors(from_coarse.alpha, sample.alpha, unknown).items()})
+        row.update(_errors("model", with_trimap.alpha, sample.alpha, unknown))
+        row.update(_errors("coarse", from_coarse.alpha, sample.alpha, unknown))
         row["coarse_sad_whole_image"] = sad(from_coarse.alpha, sample.alpha, np.ones_like(unknown))
         if cfg.closed_form:
-            baseline = closed_form(image, sample.trimap)
-            row.update({f"closed_form_{k}": v for k, v in matting_errors(baseline, sample.alpha, unknown).items()})
+            row.update(_errors("closed_form", closed_form(image, sample.trimap), sample.alpha, unknown))
         busy = over_clutter(sample, index, ctx.base.seed)
         on_clutter = predict(model, busy, sample.trimap, clamp_known=True).alpha
-        row.update({f"clutter_model_{k}": v for k, v in matting_errors(on_clutter, sample.alpha, unknown).items()})
+        row.update(_errors("clutter_model", on_clutter, sample.alpha, unknown))
         pictures = [label(to_picture(busy, "scalar"), "over clutter"), label(to_picture(on_clutter, "scalar"), "network")]
         if cfg.closed_form:
             baseline = closed_form(busy, sample.trimap)
-            row.update({f"clutter_closed_form_{k}": v for k, v in matting_errors(baseline, sample.alpha, unknown).items()})
+            row.update(_errors("clutter_closed_form", baseline, sample.alpha, unknown))
             pictures.append(label(to_picture(baseline, "scalar"), "closed-form"))
         rows.append(row)
         if len(sheet) < cfg.grid_rows:
@@ -95,12 +99,12 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     means = table.drop(columns="image").mean()
     methods = ["model", "coarse"] + (["closed_form"] if cfg.closed_form else [])
 
-    def errors(prefix: str) -> dict[str, float]:
-        return {k: float(means[f"{prefix}_{k}"]) for k in ("sad", "mse", "grad", "conn")}
+    def errors(method: str) -> dict[str, float]:
+        return {k: float(means[f"{method}_{k}"]) for k in ("sad", "mse", "grad", "conn")}
 
     metrics = {"images": len(table), **{m: errors(m) for m in methods},
                "coarse_sad_whole_image": float(means["coarse_sad_whole_image"]),
-               "clutter": {m: errors(f"clutter_{m}") for m in ("model", "closed_form")[:1 + cfg.closed_form]}}
+               "clutter": {m: errors(f"clutter_{m}") for m in methods if m != "coarse"}}
     return StageResult(metrics=metrics, previews={"grid": picture, "clutter": clutter_picture})
 
 
