@@ -2,9 +2,10 @@
 
 Three methods on the same test composites: the network with trimaps from the
 true alpha, closed-form matting (``pymatting``) with the same trimaps, and the
-network from the coarse trimaps it gets at inference. Errors are over the
-unknown region of the true-alpha trimap; for the coarse path also over the
-whole image.
+network from the coarse trimaps it gets at inference. The network's mattes are
+the mean of its passes over the image and its mirror image, as ``predict`` gives
+them (``single_pass``: the first pass alone). Errors are over the unknown region
+of the true-alpha trimap; for the coarse path also over the whole image.
 
 The composites are the relit test views over their own maps: smooth skies,
 where closed-form matting's colour-line model holds almost exactly. As
@@ -74,6 +75,8 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
         from_coarse = predict(model, image, sample.coarse_trimap, clamp_known=False)
         row = {"image": sample.name}
         row.update(_errors("model", with_trimap.alpha, sample.alpha, unknown))
+        single = predict(model, image, sample.trimap, clamp_known=True, mirror=False)
+        row.update(_errors("single_pass", single.alpha, sample.alpha, unknown))
         row.update(_errors("coarse", from_coarse.alpha, sample.alpha, unknown))
         row["coarse_sad_whole_image"] = sad(from_coarse.alpha, sample.alpha, np.ones_like(unknown))
         if cfg.closed_form:
@@ -97,14 +100,14 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     save_png(outputs["report"] / "grid.png", picture)
     save_png(outputs["report"] / "clutter.png", clutter_picture)
     means = table.drop(columns="image").mean()
-    methods = ["model", "coarse"] + (["closed_form"] if cfg.closed_form else [])
+    methods = ["model", "single_pass", "coarse"] + (["closed_form"] if cfg.closed_form else [])
 
     def errors(method: str) -> dict[str, float]:
         return {k: float(means[f"{method}_{k}"]) for k in ("sad", "mse", "grad", "conn")}
 
     metrics = {"images": len(table), **{m: errors(m) for m in methods},
                "coarse_sad_whole_image": float(means["coarse_sad_whole_image"]),
-               "clutter": {m: errors(f"clutter_{m}") for m in methods if m != "coarse"}}
+               "clutter": {m: errors(f"clutter_{m}") for m in methods if m not in ("coarse", "single_pass")}}
     return StageResult(metrics=metrics, previews={"grid": picture, "clutter": clutter_picture})
 
 

@@ -21,10 +21,8 @@ class Matte(NamedTuple):
     refined_trimap: np.ndarray  # (H, W) uint8 0 / 128 / 255
 
 
-@torch.no_grad()
-def predict(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_known: bool) -> Matte:
-    """The network's matte of an sRGB image (H, W, 3) given a trimap (H, W) uint8. With
-    ``clamp_known`` the trimap's known regions are taken as given (it came from a reliable source)."""
+def _network(model: MattingNet, image: np.ndarray, trimap: np.ndarray) -> MattingOutput:
+    """One pass of the network: its outputs (1, C, H, W) on the CPU, cropped back to the image."""
     height, width = trimap.shape
     pad_h, pad_w = (-height) % model.divisor, (-width) % model.divisor
     x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)).permute(2, 0, 1)[None]
@@ -32,12 +30,24 @@ def predict(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_know
     g = torch.from_numpy(colour_guidance(image.astype(np.float32), trimap)).permute(2, 0, 1)[None]
     device = next(model.parameters()).device
     x, t, g = (F.pad(v, (0, pad_w, 0, pad_h), mode="replicate").to(device) for v in (x, t, g))
-    out = MattingOutput(*(v.cpu() for v in model(x, t, g)))
-    alpha = out.alpha[0, 0, :height, :width].numpy().astype(np.float64)
+    return MattingOutput(*(v[..., :height, :width].cpu() for v in model(x, t, g)))
+
+
+@torch.no_grad()
+def predict(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_known: bool, mirror: bool = True) -> Matte:
+    """The network's matte of an sRGB image (H, W, 3) given a trimap (H, W) uint8. With
+    ``clamp_known`` the trimap's known regions are taken as given (it came from a reliable source).
+    With ``mirror`` the network also sees the image mirrored left to right, and its outputs are the
+    mean of the two passes (test-time augmentation; the training crops are mirrored at random too)."""
+    out = _network(model, image, trimap)
+    if mirror:
+        flipped = _network(model, np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(trimap[:, ::-1]))
+        out = MattingOutput(*((a + b.flip(-1)) / 2 for a, b in zip(out, flipped)))
+    alpha = out.alpha[0, 0].numpy().astype(np.float64)
     if clamp_known:
         alpha = np.where(trimap == FOREGROUND, 1.0, np.where(trimap == BACKGROUND, 0.0, alpha))
-    refined = REFINED_VALUES[out.trimap_logits[0, :, :height, :width].argmax(0).numpy()]
-    return Matte(alpha=alpha, foreground=out.foreground[0, :, :height, :width].permute(1, 2, 0).numpy(), refined_trimap=refined)
+    refined = REFINED_VALUES[out.trimap_logits[0].argmax(0).numpy()]
+    return Matte(alpha=alpha, foreground=out.foreground[0].permute(1, 2, 0).numpy(), refined_trimap=refined)
 
 
 def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
