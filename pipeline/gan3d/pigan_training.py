@@ -17,7 +17,10 @@ interval) and, with a pose head, ``pose_weight`` times the squared error of the 
 yaw and pitch of fakes and reals (``pos_lambda``). Then the generator's non-saturating loss
 through the updated discriminator on the same fakes (pi-GAN renders them twice; EG3D's step
 here saves that pass too), over the top-k share of its fakes (``topk``: 0.99 ** (step /
-topk_interval), at least ``topk_min``), plus the pose term. A new discriminator block fades
+topk_interval), at least ``topk_min``), plus the pose term. Fakes are seen from the dataset's
+cameras, or, with ``camera_prior`` (yaw and pitch standard deviations), from cameras drawn
+about the front as pi-GAN draws them for photographs without poses (its CelebA prior: 0.3 and
+0.155 rad); the pose term then covers fakes only, and the reals' cameras go unused. A new discriminator block fades
 in over the phase's ``fade_steps``. Gradients are clipped to ``gradient_clip`` (norm) for
 both networks; Adam with betas (0, 0.9). The engine keeps the EMA generator
 (``ema_half_life`` steps: pi-GAN's decay 0.999 is a half-life of 693).
@@ -33,10 +36,12 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
-from pipeline import DataError
+from pipeline import DataError, distributed
+from pipeline.camera.eg3d import camera_label, orbit_camera
 from pipeline.gan3d.data import FaceSet, GanBatch, GanSamples
 from pipeline.gan3d.pigan import PiganGenerator
 from pipeline.gan3d.pigan_discriminator import PiganDiscriminator
@@ -44,6 +49,7 @@ from pipeline.gan3d.segmented import SegmentedFaceSet, SegmentedSamples
 from pipeline.gan3d.snapshots import finish, Previews, Snapshots
 from pipeline.nn.gan import discriminator_loss, r1_penalty
 from pipeline.render.volume import VolumeConfig
+from pipeline.seeds import rng_for
 from pipeline.stage import StageContext, StageResult
 from pipeline.training import BatchPhase, Optimization, phase_at, run_identity, Trainer, TrainSettings
 
@@ -84,6 +90,7 @@ class PiganRecipe:
     topk_interval: int = 2000
     topk_min: float = 0.6  # topk_v
     ema_half_life: float = 693.0  # steps: decay 0.999
+    camera_prior: tuple[float, float] | None = None  # (yaw, pitch) std in radians: fakes' cameras from h_stddev, v_stddev
 
     def phase(self, step: int) -> tuple[int, PiganPhase, int]:
         """(index of the phase, the phase, steps since it began) at ``step``; the last phase holds."""
@@ -147,6 +154,15 @@ def pigan_optimizers(generator: PiganGenerator, discriminator: PiganDiscriminato
     return optimizers
 
 
+def prior_cameras(spread: tuple[float, float], count: int, rng: np.random.Generator) -> torch.Tensor:
+    """``count`` EG3D cameras (count, 25) on the orbit of ``pipeline.camera.eg3d.orbit_camera``, yaw and
+    pitch drawn from zero-mean Gaussians with standard deviations ``spread`` (radians; pi-GAN's
+    ``sample_dist: gaussian`` about the front), pitch kept short of the poles."""
+    yaws = rng.normal(0.0, spread[0], count)
+    pitches = np.clip(rng.normal(0.0, spread[1], count), -np.pi / 2 + 1e-5, np.pi / 2 - 1e-5)
+    return torch.from_numpy(np.stack([camera_label(orbit_camera(y, p)) for y, p in zip(yaws, pitches)])).float()
+
+
 def orbit_angles(cameras: torch.Tensor) -> torch.Tensor:
     """(yaw, pitch) in radians (N, 2) of EG3D cameras (N, 25) about the origin, as
     ``pipeline.camera.eg3d.orbit_camera`` places them: what the pose head regresses."""
@@ -173,6 +189,9 @@ class PiganStep:
         alpha, side = recipe.alpha(step), phase.resolution
         volume = dataclasses.replace(generator.config.volume, coarse_samples=phase.samples_per_ray,
                                      fine_samples=phase.samples_per_ray)
+        if recipe.camera_prior is not None:  # keyed by (seed, rank, step): a resumed run draws the same
+            rng = rng_for(trainer.settings.seed, "pigan-camera-prior", step * distributed.world_size() + distributed.rank())
+            batch = batch._replace(cameras=prior_cameras(recipe.camera_prior, len(batch.z), rng).to(batch.cameras))
         out = generator(batch.z, batch.cameras, side, recipe.density_noise_at(step), volume=volume)
         real = batch.real.detach()
         if real.shape[-1] != side:
@@ -219,8 +238,9 @@ class PiganStep:
             d_loss = d_loss + penalty * (recipe.r1_gamma / 2 * recipe.r1_every)
             losses[_key(name, "r1")] = penalty.item()
         if name == "discriminator" and recipe.pose_weight > 0 and real_judged.pose is not None:
-            pose_error = (F.mse_loss(fake_judged.pose, orbit_angles(batch.cameras))
-                          + F.mse_loss(real_judged.pose, orbit_angles(batch.real_cameras)))
+            pose_error = F.mse_loss(fake_judged.pose, orbit_angles(batch.cameras))
+            if recipe.camera_prior is None:  # the reals' cameras are trusted
+                pose_error = pose_error + F.mse_loss(real_judged.pose, orbit_angles(batch.real_cameras))
             d_loss = d_loss + recipe.pose_weight * pose_error
             losses["pose"] = pose_error.item()
         trainer.descend(name, d_loss)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import Field, model_validator
 
 from pipeline.gan3d.pigan import PiganConfig
@@ -20,7 +22,9 @@ class TrainPiganParams(GanTrainParams):
     recipe: PiganRecipe = Field(description="curriculum [{steps, resolution, batch, generator_rate, discriminator_rate, "
                                 "samples_per_ray, fade_steps}] (the last phase holds to the end), r1_gamma, r1_every, "
                                 "pose_weight, gradient_clip, density_noise and its steps, topk_interval, topk_min, "
-                                "ema_half_life (steps)")
+                                "ema_half_life (steps), camera_prior ([yaw, pitch] standard deviations in radians: "
+                                "fakes seen from a Gaussian prior about the front, as pi-GAN trains without poses; "
+                                "null: from the dataset's cameras)")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainPiganParams:
@@ -43,6 +47,9 @@ class TrainPiganParams(GanTrainParams):
             raise ValueError("recipe.r1_every must be at least 1")
         if not 0 < recipe.topk_min <= 1:
             raise ValueError(f"recipe.topk_min must be in (0, 1] (got {recipe.topk_min})")
+        if recipe.camera_prior is not None and not all(0 < v < math.pi / 2 for v in recipe.camera_prior):
+            raise ValueError(f"recipe.camera_prior ({list(recipe.camera_prior)}) must be two standard deviations "
+                             f"in (0, pi/2) radians, yaw then pitch (pi-GAN's CelebA: [0.3, 0.155])")
         return self
 
 
