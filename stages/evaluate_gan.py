@@ -81,8 +81,14 @@ class Scorer:
         self.inception, self.reference, self.cfg, self.seed = inception, reference, cfg, seed
         self.features = inception.features(reference, cfg.batch, "inception: reference reals")
 
-    def __call__(self, pictures: np.ndarray, name: str, with_swd: bool = True) -> dict[str, float]:
-        features = self.inception.features(pictures, self.cfg.batch, f"inception: {name}")
+    def embed(self, pictures: np.ndarray, name: str) -> np.ndarray:
+        """Inception features (N, 2048) of ``pictures`` (a progress bar named ``name``)."""
+        return self.inception.features(pictures, self.cfg.batch, f"inception: {name}")
+
+    def __call__(self, pictures: np.ndarray, name: str, with_swd: bool = True, features: np.ndarray | None = None
+                 ) -> dict[str, float]:
+        """FID, KID (and SWD) of ``pictures`` against the reference; ``features``: theirs, when already computed."""
+        features = self.embed(pictures, name) if features is None else features
         # subsets of half the images, so that their spread says how much KID moves with the draw
         kid, kid_std = kernel_distance(self.features, features, self.cfg.kid_subsets, max(2, len(pictures) // 2),
                                        rng_for(self.seed, "evaluate-gan-kid"))
@@ -223,33 +229,34 @@ def semantic_views(generator: FenerfGenerator, seeds: int, yaws: tuple[float, ..
     return rows
 
 
-def evaluate_generator(name: str, path: Path, faces: FaceSet, scorer: Scorer, template: np.ndarray,
-                       cfg: EvaluateGanParams, seed: int, device: str) -> tuple[dict, list, list]:
-    """One generator's rows of the table (``name`` and ``name_init``), its preview rows and its curve points."""
-    generator, payload = load_generator(path, device)
+def evaluate_generator(name: str, generator: torch.nn.Module, payload: dict, snapshots: Path, faces: FaceSet,
+                       scorer: Scorer, template: np.ndarray, cfg: EvaluateGanParams, seed: int, device: str
+                       ) -> tuple[dict, list, list]:
+    """One generator's rows of the table (``name`` and ``name_init``), its preview rows and its curve points
+    (``payload``: its model file's, ``snapshots``: the folder of the run's snapshots)."""
     half = cfg.images // 2
     fakes, cameras = generate(generator, faces, half, seed, cfg.batch)
+    fake_features = scorer.embed(fakes, name)
     torch.manual_seed(seed)  # as the training stage seeds before it builds the generator
     initial = generator.config.build().to(device).eval()
     initial_fakes, _ = generate(initial, faces, min(cfg.init_images, half), seed, cfg.batch)
     table = {}
-    for key, net, pictures in ((name, generator, fakes), (f"{name}_init", initial, initial_fakes)):
-        table[key] = {**scorer(pictures, key), **multiview(net, cfg, seed, faces.resolution),
+    for key, net, pictures, features in ((name, generator, fakes, fake_features),
+                                         (f"{name}_init", initial, initial_fakes, None)):
+        table[key] = {**scorer(pictures, key, features=features), **multiview(net, cfg, seed, faces.resolution),
                       **pose_errors(pictures[:cfg.pose_images], cameras[:cfg.pose_images], template)}
     table[name]["kimg"] = float(payload.get("kimg", 0.0))
     rows = [[label(enlarged(p), name) for p in fakes[:cfg.grid_images]],
             [label(enlarged(p), f"{name} at init") for p in initial_fakes[:cfg.grid_images]]]
     curve = []
     count = min(cfg.curve_images, half)
-    for snapshot_path in tqdm(curve_snapshots(path.parent / "snapshots", cfg.curve_points), desc=f"{name} curve",
-                              unit="snapshot"):
+    for snapshot_path in tqdm(curve_snapshots(snapshots, cfg.curve_points), desc=f"{name} curve", unit="snapshot"):
         snapshot, info = load_generator(snapshot_path, device)
         if info.get("step") == payload.get("step"):  # the last snapshot is the final generator: its first fakes
-            pictures = fakes[:count]
+            scores = scorer(fakes[:count], snapshot_path.stem, with_swd=False, features=fake_features[:count])
         else:
-            pictures = generate(snapshot, faces, count, seed, cfg.batch)[0]
-        curve.append({"generator": name, "kimg": float(info["kimg"]),
-                      **scorer(pictures, snapshot_path.stem, with_swd=False)})
+            scores = scorer(generate(snapshot, faces, count, seed, cfg.batch)[0], snapshot_path.stem, with_swd=False)
+        curve.append({"generator": name, "kimg": float(info["kimg"]), **scores})
     return table, rows, curve
 
 
@@ -275,12 +282,12 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     rows, curve, inversion_rows, semantic_rows = [[label(enlarged(p), "real") for p in other[:cfg.grid_images]]], [], [], []
     turns = held_out_turns(cfg, seed) if cfg.inversion_subjects else []
     for name in GENERATORS:
-        scores, pictures, points = evaluate_generator(name, inputs[name] / MODEL_FILE, faces, scorer, template, cfg,
-                                                      seed, device)
+        generator, payload = load_generator(inputs[name] / MODEL_FILE, device)
+        scores, pictures, points = evaluate_generator(name, generator, payload, inputs[name] / "snapshots", faces, scorer,
+                                                      template, cfg, seed, device)
         table.update(scores)
         rows += pictures
         curve += points
-        generator = load_generator(inputs[name] / MODEL_FILE, device)[0]
         if turns:
             inverted, fits = inversion_scores(generator, turns, cfg, device)
             table[name].update(inverted)
