@@ -1,4 +1,6 @@
 import dataclasses
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -19,11 +21,16 @@ from pipeline.synth.landmarks import landmarks_2d
 from pipeline.synth.meshcast import vertex_normals
 from pipeline.synth.subject import REGION, REGIONS, sample_subject
 from tests.synth.test_meshcast import uv_sphere
-from tests.conftest import small_spec, write_dataset
 
 
 def test_same_params_give_byte_identical_files(tmp_path, small_dataset):
-    write_dataset(tmp_path / "again", small_spec(workers=2))  # the worker count must not matter
+    # the worker count must not matter. Two workers are forked processes: forked from this test
+    # process, which has run PyTorch's and Warp's thread pools, a worker can wait forever on a
+    # lock a pool thread held at the fork (it hung the suite on the Intel CPU), so the two-worker
+    # write runs in a fresh interpreter, as the synth stage does.
+    script = "import sys; from pathlib import Path; from tests.conftest import small_spec, write_dataset; " \
+             "write_dataset(Path(sys.argv[1]), small_spec(workers=2))"
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "again")], check=True, timeout=600)
     files = sorted(p.relative_to(small_dataset) for p in small_dataset.rglob("*") if p.is_file())
     again = sorted(p.relative_to(tmp_path / "again") for p in (tmp_path / "again").rglob("*") if p.is_file())
     assert files == again and len(files) > 50
