@@ -34,9 +34,14 @@ def test_a_neutral_head_faces_plus_z_and_is_left_right_symmetric(model):
     assert normals[row, column, 2] > 0.9
     # smooth shading: across a cheek the normal turns steadily (second differences measured: 0.024
     # interpolated, 0.119 with the facets' own normals), not in steps at facet edges
-    cheek = normals[row - 4: row + 4, column + 12: column + 20]
+    # (over the window's pixels on the surface: where the nearest point falls, one corner may miss it)
+    window = (slice(row - 4, row + 4), slice(column + 12, column + 20))
+    on = hit[window]
+    cheek = np.where(on[..., None], normals[window], np.nan)
     cheek = cheek / np.linalg.norm(cheek, axis=-1, keepdims=True)
-    assert np.median(np.linalg.norm(cheek[:, 2:] - 2 * cheek[:, 1:-1] + cheek[:, :-2], axis=-1)) < 0.05
+    steps = np.linalg.norm(cheek[:, 2:] - 2 * cheek[:, 1:-1] + cheek[:, :-2], axis=-1)
+    whole = on[:, 2:] & on[:, 1:-1] & on[:, :-2]
+    assert whole.mean() > 0.9 and np.median(steps[whole]) < 0.05
 
 
 def test_expressions_move_the_mouth_and_draws_are_reproducible(model):
