@@ -4,7 +4,7 @@ Three methods on the same test composites: the network with trimaps from the
 true alpha, closed-form matting (``pymatting``) with the same trimaps, and the
 network from the coarse trimaps it gets at inference. The network's mattes are
 the mean of its passes over the image and its mirror image, as ``predict`` gives
-them (``single_pass``: the first pass alone). Errors are over the unknown region
+them (``single_pass``: the first pass alone, from the same ``predict_passes``). Errors are over the unknown region
 of the true-alpha trimap; for the coarse path also over the whole image.
 
 The composites are the relit test views over their own maps: smooth skies,
@@ -27,7 +27,7 @@ from pipeline.io.arrays import save_png
 from pipeline.io.sheet import grid, label, to_picture
 from pipeline.light.tonemap import composite
 from pipeline.matting.data import indoor_backdrop, load_samples
-from pipeline.matting.inference import closed_form, predict
+from pipeline.matting.inference import closed_form, predict, predict_passes
 from pipeline.matting.trimap import UNKNOWN
 from pipeline.metrics.matting import matting_errors, sad
 from pipeline.models.checkpoint import load_model
@@ -71,11 +71,10 @@ def run(ctx: StageContext, inputs: dict[str, Path], outputs: dict[str, Path]) ->
     rows, sheet, clutter_sheet = [], [], []
     for index, sample in enumerate(tqdm(samples, desc="evaluate matting", unit="image")):
         image, unknown = sample.image, sample.trimap == UNKNOWN
-        with_trimap = predict(model, image, sample.trimap, clamp_known=True)
+        with_trimap, single = predict_passes(model, image, sample.trimap, clamp_known=True)
         from_coarse = predict(model, image, sample.coarse_trimap, clamp_known=False)
         row = {"image": sample.name}
         row.update(_errors("model", with_trimap.alpha, sample.alpha, unknown))
-        single = predict(model, image, sample.trimap, clamp_known=True, mirror=False)
         row.update(_errors("single_pass", single.alpha, sample.alpha, unknown))
         row.update(_errors("coarse", from_coarse.alpha, sample.alpha, unknown))
         row["coarse_sad_whole_image"] = sad(from_coarse.alpha, sample.alpha, np.ones_like(unknown))

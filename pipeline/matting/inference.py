@@ -33,21 +33,33 @@ def _network(model: MattingNet, image: np.ndarray, trimap: np.ndarray) -> Mattin
     return MattingOutput(*(v[..., :height, :width].cpu() for v in model(x, t, g)))
 
 
-@torch.no_grad()
-def predict(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_known: bool, mirror: bool = True) -> Matte:
-    """The network's matte of an sRGB image (H, W, 3) given a trimap (H, W) uint8. With
-    ``clamp_known`` the trimap's known regions are taken as given (it came from a reliable source).
-    With ``mirror`` the network also sees the image mirrored left to right, and its outputs are the
-    mean of the two passes (test-time augmentation; the training crops are mirrored at random too)."""
-    out = _network(model, image, trimap)
-    if mirror:
-        flipped = _network(model, np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(trimap[:, ::-1]))
-        out = MattingOutput(*((a + b.flip(-1)) / 2 for a, b in zip(out, flipped)))
+def _matte(out: MattingOutput, trimap: np.ndarray, clamp_known: bool) -> Matte:
     alpha = out.alpha[0, 0].numpy().astype(np.float64)
     if clamp_known:
         alpha = np.where(trimap == FOREGROUND, 1.0, np.where(trimap == BACKGROUND, 0.0, alpha))
     refined = REFINED_VALUES[out.trimap_logits[0].argmax(0).numpy()]
     return Matte(alpha=alpha, foreground=out.foreground[0].permute(1, 2, 0).numpy(), refined_trimap=refined)
+
+
+@torch.no_grad()
+def predict_passes(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_known: bool) -> tuple[Matte, Matte]:
+    """(the mirror-averaged matte ``predict`` gives, the first pass's alone): the network also sees
+    the image mirrored left to right, and the first matte is the mean of the two passes'
+    outputs (test-time augmentation; the training crops are mirrored at random too)."""
+    out = _network(model, image, trimap)
+    flipped = _network(model, np.ascontiguousarray(image[:, ::-1]), np.ascontiguousarray(trimap[:, ::-1]))
+    averaged = MattingOutput(*((a + b.flip(-1)) / 2 for a, b in zip(out, flipped)))
+    return _matte(averaged, trimap, clamp_known), _matte(out, trimap, clamp_known)
+
+
+@torch.no_grad()
+def predict(model: MattingNet, image: np.ndarray, trimap: np.ndarray, clamp_known: bool, mirror: bool = True) -> Matte:
+    """The network's matte of an sRGB image (H, W, 3) given a trimap (H, W) uint8. With
+    ``clamp_known`` the trimap's known regions are taken as given (it came from a reliable source).
+    With ``mirror`` it is the mean of the passes over the image and its mirror (``predict_passes``)."""
+    if mirror:
+        return predict_passes(model, image, trimap, clamp_known)[0]
+    return _matte(_network(model, image, trimap), trimap, clamp_known)
 
 
 def closed_form(image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
